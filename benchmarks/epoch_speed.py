@@ -1,0 +1,90 @@
+"""One epoch of the seeds' MLP on full Fashion-MNIST (50,000 train + 10,000 validation,
+batch 64, Adam 0.003): the seeds' DataLoader loop against mnistcore's trainer, side by side
+in one process. Each is timed ROUNDS times, alternating, and the best time of each is kept.
+
+    python benchmarks/epoch_speed.py
+"""
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn, optim
+from torch.utils.data import DataLoader, SubsetRandomSampler
+from torchvision import datasets, transforms
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mnistcore.data import data_root, prepare  # noqa: E402
+from mnistcore.training import TrainConfig, load_train_data, run_to_end, train  # noqa: E402
+
+ROUNDS = 3
+
+
+def seeds_epoch() -> float:
+    """A faithful copy of the seeds' notebook loop, for one epoch with validation."""
+    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
+    trainset = datasets.FashionMNIST(str(data_root()), download=False, train=True, transform=transform)
+    indices = list(range(len(trainset)))
+    np.random.shuffle(indices)
+    split = 10000
+    train_sampler = SubsetRandomSampler(indices[split:])
+    valid_sampler = SubsetRandomSampler(indices[:split])
+    trainloader = DataLoader(trainset, batch_size=64, sampler=train_sampler)
+    validloader = DataLoader(trainset, batch_size=64, sampler=valid_sampler)
+
+    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
+                          nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10), nn.LogSoftmax(dim=1))
+    criterion = nn.NLLLoss()
+    optimizer = optim.Adam(model.parameters(), lr=0.003)
+
+    started = time.perf_counter()
+    running_loss = 0
+    for images, labels in trainloader:
+        images = images.view(images.shape[0], -1)
+        optimizer.zero_grad()
+        loss = criterion(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        running_loss += loss.item()
+    else:
+        valid_loss = 0
+        accuracy = 0
+        with torch.no_grad():
+            model.eval()
+            for images, labels in validloader:
+                images = images.view(images.shape[0], -1)
+                log_ps = model(images)
+                valid_loss += criterion(log_ps, labels)
+                ps = torch.exp(log_ps)
+                top_p, top_class = ps.topk(1, dim=1)
+                equals = top_class == labels.view(*top_class.shape)
+                accuracy += torch.mean(equals.type(torch.FloatTensor))
+        model.train()
+    return time.perf_counter() - started
+
+
+def mnistcore_epoch(data) -> float:
+    started = time.perf_counter()
+    result = run_to_end(train(TrainConfig(dataset="fashion", arch="mlp", epochs=1), data=data))
+    assert result.status == "completed", result.message
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    prepare("fashion")
+    data = load_train_data(TrainConfig())  # held in memory once, as the app and CLI do
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch each, best of {ROUNDS}")
+    seeds, ours = [], []
+    for _ in range(ROUNDS):
+        seeds.append(seeds_epoch())
+        ours.append(mnistcore_epoch(data))
+    s, o = min(seeds), min(ours)
+    print(f"seeds' DataLoader loop : {s:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in seeds)})")
+    print(f"mnistcore trainer      : {o:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in ours)})")
+    print(f"ratio                  : {s / o:6.1f}x  (target >= 8x)")
+
+
+if __name__ == "__main__":
+    main()

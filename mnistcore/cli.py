@@ -1,0 +1,181 @@
+"""python -m mnistcore train|evaluate|predict|data"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+from pathlib import Path
+
+from .errors import MnistcoreError
+
+RUNS_DIR = Path("runs")
+
+
+def _progress_bar(done: int, total: int, prefix: str, width: int = 30) -> None:
+    filled = width * done // total
+    sys.stderr.write(f"\r{prefix} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    if done == total:
+        sys.stderr.write("\r" + " " * (len(prefix) + width + 20) + "\r")
+    sys.stderr.flush()
+
+
+def cmd_train(args) -> None:
+    from .checkpoints import make_card, save_checkpoint
+    from .data import load_split
+    from .evaluation import evaluate
+    from .training import EpochEnd, Finished, Progress, TrainConfig, train
+
+    config = TrainConfig(dataset=args.dataset, arch=args.arch, dropout=args.dropout, epochs=args.epochs,
+                         batch_size=args.batch_size, lr=args.lr, train_size=args.train_size,
+                         patience=args.patience, seed=args.seed, augment=args.augment)
+    show_bar = sys.stderr.isatty() and not args.json
+    if not args.json:
+        print(f"Training {config.label} on {config.dataset} for up to {config.epochs} epochs")
+        print(f"{'epoch':>5} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'seconds':>8}")
+    for event in train(config):
+        if isinstance(event, Progress) and show_bar:
+            _progress_bar(event.batch, event.batches, f"epoch {event.epoch}")
+        elif isinstance(event, EpochEnd):
+            m = event.metrics[0]
+            if args.json:
+                print(json.dumps({k: v for k, v in m.as_dict().items() if k != "run"}), flush=True)
+            else:
+                best = "  *best" if m.is_best else ""
+                print(f"{m.epoch:>5} {m.train_loss:>10.4f} {m.val_loss:>9.4f} {m.val_accuracy:>8.4f} "
+                      f"{m.seconds:>8.1f}{best}", flush=True)
+        elif isinstance(event, Finished):
+            finished = event
+    result = finished.results[0]
+    if result.best_epoch is None:
+        raise MnistcoreError(finished.message or "Training produced no usable epoch; nothing saved.")
+    test = load_split(config.dataset, "test")
+    test_loss, test_accuracy = evaluate(result.model, test.images, test.labels)
+    out = Path(args.out) if args.out else RUNS_DIR / "cli" / (
+        f"{config.dataset}-{config.arch}-d{config.dropout:g}-"
+        f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.pt")
+    card = make_card(result, test_loss, test_accuracy, name=out.stem)
+    save_checkpoint(out, result.model, card)
+    summary = {"status": finished.status, "best_epoch": result.best_epoch,
+               "val_loss": result.best_val_loss, "test_accuracy": test_accuracy,
+               "test_loss": test_loss, "checkpoint": str(out)}
+    if args.json:
+        print(json.dumps({"summary": summary}), flush=True)
+    else:
+        if finished.status != "completed" or result.status == "early_stopped":
+            print(finished.message)
+        print(f"Best epoch {result.best_epoch} (val loss {result.best_val_loss:.4f}); "
+              f"test accuracy {test_accuracy:.4f}; saved {out}")
+
+
+def cmd_evaluate(args) -> None:
+    from .checkpoints import load_checkpoint
+    from .data import load_split
+    from .evaluation import evaluate
+
+    model, card = load_checkpoint(args.checkpoint)
+    test = load_split(card["dataset"], "test")
+    loss, accuracy = evaluate(model, test.images, test.labels)
+    result = {"checkpoint": args.checkpoint, "dataset": card["dataset"], "arch": card["arch"],
+              "accuracy": accuracy, "loss": loss, "images": len(test)}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.checkpoint}: {card['arch']} on {card['dataset']} test split: "
+              f"accuracy {accuracy:.4f}, loss {loss:.4f} ({len(test)} images)")
+
+
+def cmd_predict(args) -> None:
+    from .checkpoints import load_checkpoint
+    from .images import read_image
+    from .drawing import prepare_drawing
+    from .evaluation import predict_probabilities
+
+    model, _ = load_checkpoint(args.checkpoint)
+    failed = False
+    for file in args.images:
+        try:
+            x = prepare_drawing(read_image(file))
+        except MnistcoreError as exc:
+            print(f"mnistcore: {exc}", file=sys.stderr)
+            failed = True
+            continue
+        if x is None:
+            print(json.dumps({"file": file, "label": None, "probabilities": [0.0] * 10}))
+            continue
+        probs = predict_probabilities(model, x)[0]
+        print(json.dumps({"file": file, "label": int(probs.argmax()),
+                          "probabilities": [round(float(p), 6) for p in probs]}), flush=True)
+    if failed:
+        sys.exit(1)
+
+
+def cmd_data(args) -> None:
+    from .data import DATASETS, prepare
+
+    for name in args.dataset or DATASETS:
+        prepare(name)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        # One line, not argparse's usage block: the user sees what is wrong at once.
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .data import DATASETS
+    from .models import ARCHS
+    from .training import TrainConfig
+
+    d = TrainConfig()
+    parser = _Parser(prog="python -m mnistcore", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model; prints one line per epoch")
+    p.add_argument("--dataset", choices=DATASETS, default=d.dataset)
+    p.add_argument("--arch", choices=ARCHS, default=d.arch)
+    p.add_argument("--dropout", type=float, default=d.dropout, metavar="P")
+    p.add_argument("--epochs", type=int, default=d.epochs, metavar="N")
+    p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="B")
+    p.add_argument("--lr", type=float, default=d.lr, metavar="LR")
+    p.add_argument("--train-size", type=int, default=d.train_size, metavar="N")
+    p.add_argument("--patience", type=int, default=d.patience, metavar="K",
+                   help="stop after K epochs without a better validation loss")
+    p.add_argument("--seed", type=int, default=d.seed, metavar="S")
+    p.add_argument("--augment", action="store_true", help="random shift/rotation/scale/stroke")
+    p.add_argument("--out", metavar="PATH", help="checkpoint path (default: runs/cli/...)")
+    p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("evaluate", help="test-split accuracy and loss of a checkpoint")
+    p.add_argument("checkpoint")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="classify image files, one JSON line each")
+    p.add_argument("checkpoint")
+    p.add_argument("images", nargs="+", metavar="IMAGE")
+    p.set_defaults(run=cmd_predict)
+
+    p = sub.add_parser("data", help="prepare and verify the datasets")
+    p.add_argument("dataset", nargs="*", metavar="DATASET", help=f"any of {', '.join(DATASETS)} (default: all)")
+    p.set_defaults(run=cmd_data)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except MnistcoreError as exc:
+        print(f"mnistcore: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a config out of range: TrainConfig says which value and why
+        print(f"mnistcore: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nmnistcore: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,86 @@
+"""The MNIST recipe for a drawing of any size and polarity: find the ink, crop to it, scale it
+into a 20x20 box keeping its aspect ratio (anti-aliased), and centre it by its centre of mass
+in a 28x28 frame, white ink on black, as in MNIST itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+from torchvision.transforms.v2 import functional as TF
+
+BOX = 20
+FRAME = 28
+INK_THRESHOLD = 0.15  # ink below this (after removing the background) counts as paper
+MIN_INK_PIXELS = 2  # fewer inked pixels than this is a blank canvas, not a digit
+
+
+@dataclass(frozen=True)
+class DrawingSteps:
+    """Each step as floats in [0, 1], white ink on black, for showing to the user."""
+
+    ink: np.ndarray  # the whole drawing, as ink
+    cropped: np.ndarray  # the ink's bounding box
+    boxed: np.ndarray  # scaled to fit 20x20
+    centred: np.ndarray  # 28x28, centre of mass in the middle: the model's input
+
+
+def to_ink(image: np.ndarray | Image.Image) -> np.ndarray:
+    """Gray, RGB or RGBA, either polarity -> float ink in [0, 1] on a 0 background."""
+    if isinstance(image, Image.Image):
+        image = np.asarray(image.convert("RGBA") if image.mode in ("P", "LA", "PA") else image)
+    a = np.asarray(image, dtype=np.float32)
+    if a.max(initial=0) > 1.0:
+        a = a / 255.0
+    if a.ndim == 3 and a.shape[2] == 4:
+        alpha = a[..., 3]
+        if alpha.min() < alpha.max():
+            # Strokes on a transparent canvas: the alpha channel is the ink, whatever its colour.
+            return alpha
+        a = a[..., :3]
+    if a.ndim == 3:
+        a = a[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    if a.ndim != 2:
+        raise ValueError(f"expected a gray, RGB or RGBA image, got shape {a.shape}")
+    background = float(np.median(a))
+    if background > 0.5:  # dark ink on light paper
+        a, background = 1.0 - a, 1.0 - background
+    return np.clip((a - background) / max(1.0 - background, 1e-6), 0.0, 1.0)
+
+
+def drawing_steps(image: np.ndarray | Image.Image) -> DrawingSteps | None:
+    """All preprocessing steps, or None when there is no ink to read."""
+    ink = to_ink(image)
+    mask = ink > INK_THRESHOLD
+    if mask.sum() < MIN_INK_PIXELS:
+        return None
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    cropped = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+
+    h, w = cropped.shape
+    scale = BOX / max(h, w)
+    size = [max(1, round(h * scale)), max(1, round(w * scale))]
+    boxed = TF.resize(torch.from_numpy(np.ascontiguousarray(cropped))[None], size, antialias=True)[0]
+    boxed = boxed.clamp(0, 1).numpy()
+    boxed = boxed / boxed.max()  # a thin or faint stroke still reaches full white, as MNIST's do
+
+    # Place the box so that its centre of mass lands on pixel (14, 14), where MNIST puts it,
+    # staying inside the frame.
+    ys, xs = np.indices(boxed.shape)
+    total = boxed.sum()
+    com_y, com_x = (ys * boxed).sum() / total, (xs * boxed).sum() / total
+    top = int(np.clip(round(FRAME / 2 - com_y), 0, FRAME - boxed.shape[0]))
+    left = int(np.clip(round(FRAME / 2 - com_x), 0, FRAME - boxed.shape[1]))
+    centred = np.zeros((FRAME, FRAME), dtype=np.float32)
+    centred[top:top + boxed.shape[0], left:left + boxed.shape[1]] = boxed
+    return DrawingSteps(ink, cropped, boxed, centred)
+
+
+def prepare_drawing(image: np.ndarray | Image.Image) -> torch.Tensor | None:
+    """The model's input, (1, 1, 28, 28) in [0, 1], or None for a blank drawing (no guess)."""
+    steps = drawing_steps(image)
+    if steps is None:
+        return None
+    return torch.from_numpy(steps.centred)[None, None]

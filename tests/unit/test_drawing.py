@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from mnistcore.drawing import drawing_steps, prepare_drawing
+
+
+def canvas(size=280, box=(40, 40, 120, 200), width=20, ink=255, paper=0):
+    """A '7'-like stroke drawn with a brush, as on the app's canvas."""
+    image = Image.new("L", (size, size), paper)
+    x0, y0, x1, y1 = box
+    ImageDraw.Draw(image).line([(x0, y0), (x1, y0), (x0 + (x1 - x0) // 3, y1)], fill=ink, width=width)
+    return np.asarray(image)
+
+
+def centre_of_mass(a):
+    ys, xs = np.indices(a.shape)
+    return (ys * a).sum() / a.sum(), (xs * a).sum() / a.sum()
+
+
+@pytest.mark.parametrize("blank", [
+    np.zeros((280, 280), np.uint8),
+    np.full((280, 280, 3), 255, np.uint8),
+    np.zeros((280, 280, 4), np.uint8),  # transparent canvas
+    np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),  # opaque black
+])
+def test_blank_drawing_gives_no_input_so_no_guess(blank):
+    assert prepare_drawing(blank) is None
+
+
+def test_off_centre_small_drawing_is_cropped_scaled_and_centred():
+    x = prepare_drawing(canvas(box=(200, 200, 250, 260), width=8))
+    assert x.shape == (1, 1, 28, 28)
+    a = x[0, 0].numpy()
+    cy, cx = centre_of_mass(a)
+    assert abs(cy - 14) <= 0.5 and abs(cx - 14) <= 0.5  # pixel (14, 14), as in MNIST
+    rows, cols = np.flatnonzero(a.max(1) > 0.05), np.flatnonzero(a.max(0) > 0.05)
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21)  # the 20x20 box, anti-aliased edge
+    assert a.max() == pytest.approx(1.0)
+
+
+def test_same_digit_anywhere_and_any_size_gives_nearly_the_same_input():
+    big = prepare_drawing(canvas(box=(20, 20, 180, 260), width=24))[0, 0].numpy()
+    small = prepare_drawing(canvas(box=(190, 10, 230, 70), width=6))[0, 0].numpy()
+    assert np.corrcoef(big.ravel(), small.ravel())[0, 1] > 0.8
+
+
+def test_black_on_white_reads_like_white_on_black():
+    white_on_black = prepare_drawing(canvas())
+    black_on_white = prepare_drawing(canvas(ink=0, paper=255))
+    assert np.allclose(white_on_black, black_on_white, atol=1e-5)
+
+
+def test_rgba_strokes_on_transparent_canvas_read_like_gray():
+    gray = canvas()
+    expected = prepare_drawing(gray)
+    for rgb in (0, 255):  # black or white ink, the alpha channel carries the stroke
+        rgba = np.dstack([np.full((280, 280, 3), rgb, np.uint8), gray])
+        assert np.allclose(prepare_drawing(rgba), expected, atol=1e-5)
+    opaque = np.dstack([np.repeat(gray[..., None], 3, 2), np.full_like(gray, 255)])  # white on opaque black
+    assert np.allclose(prepare_drawing(opaque), expected, atol=1e-5)
+
+
+def test_steps_are_kept_for_showing():
+    steps = drawing_steps(canvas())
+    assert steps.boxed.shape[0] == 20 or steps.boxed.shape[1] == 20
+    assert steps.centred.shape == (28, 28)
+    assert steps.cropped.shape[0] >= steps.boxed.shape[0]

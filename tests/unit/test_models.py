@@ -1,0 +1,45 @@
+import pytest
+import torch
+from torch import nn
+
+from mnistcore.models import ARCHS, build_model, count_parameters
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_every_arch_returns_ten_logits_per_image(arch):
+    model = build_model(arch, dropout=0.2, mean=0.13, std=0.31).eval()
+    logits = model(torch.rand(5, 1, 28, 28))
+    assert logits.shape == (5, 10)
+    # logits, not probabilities: rows do not sum to one
+    assert not torch.allclose(logits.softmax(1).sum(1), logits.sum(1))
+
+
+def test_mlp_is_the_seeds_784_256_128_64_10_network():
+    linears = [m for m in build_model("mlp").modules() if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(784, 256), (256, 128), (128, 64), (64, 10)]
+    assert count_parameters(build_model("mlp")) == 242_762
+
+
+def test_mlp_dropout_after_each_hidden_layer_only_while_training():
+    model = build_model("mlp", dropout=0.2)
+    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.2, 0.2]
+    x = torch.rand(4, 1, 28, 28)
+    model.train()
+    assert not torch.equal(model(x), model(x))
+    model.eval()
+    assert torch.equal(model(x), model(x))
+
+
+def test_dropout_does_not_change_the_checkpoint_layout():
+    assert build_model("mlp", 0.0).state_dict().keys() == build_model("mlp", 0.5).state_dict().keys()
+
+
+def test_model_normalises_its_own_input():
+    model = build_model("logreg", mean=0.5, std=0.25)
+    assert torch.allclose(model[0](torch.full((1, 1, 28, 28), 0.75)), torch.ones(1, 1, 28, 28))
+
+
+@pytest.mark.parametrize("arch, dropout", [("resnet", 0.0), ("mlp", 1.0), ("mlp", -0.1)])
+def test_bad_model_arguments_are_refused(arch, dropout):
+    with pytest.raises(ValueError):
+        build_model(arch, dropout)
