@@ -9,7 +9,7 @@ from torch import nn
 
 def as_input(images: torch.Tensor) -> torch.Tensor:
     """uint8 (N, 28, 28) as stored -> float (N, 1, 28, 28) in [0, 1] as the models take it."""
-    return images.unsqueeze(1).float().div_(255)
+    return torch.div(images.unsqueeze(1), 255.0)  # one kernel: uint8 in, float32 out
 
 
 @torch.inference_mode()

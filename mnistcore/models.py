@@ -1,60 +1,90 @@
 """The three architectures of the lesson. Each takes images in [0, 1] of shape (N, 1, 28, 28),
 normalises them itself (so inference can never forget the training normalisation), and returns
-logits."""
+logits. Layers are named attributes (``fc1``, ``conv1``, ...) so the insight pages can show
+them."""
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 ARCHS = ("logreg", "mlp", "cnn")
 
 
-class Normalize(nn.Module):
-    def __init__(self, mean: float, std: float):
+class Classifier(nn.Module):
+    def __init__(self, dropout: float, mean: float, std: float):
         super().__init__()
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.dropout = dropout
         self.register_buffer("mean", torch.tensor(float(mean)))
         self.register_buffer("std", torch.tensor(float(std)))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.std
 
-
-def logreg(dropout: float = 0.0) -> nn.Sequential:
-    return nn.Sequential(nn.Flatten(), nn.Dropout(dropout), nn.Linear(784, 10))
-
-
-def mlp(dropout: float = 0.0) -> nn.Sequential:
-    # The seeds' 784-256-128-64-10 network; Dropout(0) is the identity, kept so that the
-    # state_dict keys are the same with and without dropout.
-    return nn.Sequential(
-        nn.Flatten(),
-        nn.Linear(784, 256), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(256, 128), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(128, 64), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(64, 10),
-    )
+    def drop(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(x, self.dropout, self.training) if self.dropout else x
 
 
-def cnn(dropout: float = 0.0) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 5, padding=2), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),  # 14x14
-        nn.Conv2d(16, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),  # 7x7
-        nn.Flatten(),
-        nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(dropout),
-        nn.Linear(128, 10),
-    )
+class LogReg(Classifier):
+    def __init__(self, dropout=0.0, mean=0.0, std=1.0):
+        super().__init__(dropout, mean, std)
+        self.fc = nn.Linear(784, 10)
+
+    def forward(self, x):
+        return self.fc(self.drop(self.normalize(x).flatten(1)))
 
 
-BUILDERS = {"logreg": logreg, "mlp": mlp, "cnn": cnn}
+class MLP(Classifier):
+    """The seeds' 784-256-128-64-10 network, dropout after each hidden layer."""
+
+    def __init__(self, dropout=0.0, mean=0.0, std=1.0):
+        super().__init__(dropout, mean, std)
+        self.fc1 = nn.Linear(784, 256)
+        self.fc2 = nn.Linear(256, 128)
+        self.fc3 = nn.Linear(128, 64)
+        self.fc4 = nn.Linear(64, 10)
+
+    def forward(self, x):
+        x = self.normalize(x).flatten(1)
+        x = self.drop(F.relu(self.fc1(x)))
+        x = self.drop(F.relu(self.fc2(x)))
+        x = self.drop(F.relu(self.fc3(x)))
+        return self.fc4(x)
 
 
-def build_model(arch: str, dropout: float = 0.0, mean: float = 0.0, std: float = 1.0) -> nn.Sequential:
+class CNN(Classifier):
+    """Two 5x5 conv blocks and a small head: what one would use in practice."""
+
+    def __init__(self, dropout=0.0, mean=0.0, std=1.0):
+        super().__init__(dropout, mean, std)
+        self.conv1 = nn.Conv2d(1, 16, 5, padding=2)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.conv2 = nn.Conv2d(16, 32, 5, padding=2)
+        self.bn2 = nn.BatchNorm2d(32)
+        self.fc1 = nn.Linear(32 * 7 * 7, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def features(self, x):
+        """The two conv blocks' outputs, (N, 16, 14, 14) and (N, 32, 7, 7)."""
+        a = F.max_pool2d(F.relu(self.bn1(self.conv1(self.normalize(x)))), 2)
+        b = F.max_pool2d(F.relu(self.bn2(self.conv2(a))), 2)
+        return a, b
+
+    def forward(self, x):
+        x = self.features(x)[1].flatten(1)
+        return self.fc2(self.drop(F.relu(self.fc1(x))))
+
+
+BUILDERS = {"logreg": LogReg, "mlp": MLP, "cnn": CNN}
+
+
+def build_model(arch: str, dropout: float = 0.0, mean: float = 0.0, std: float = 1.0) -> Classifier:
     if arch not in BUILDERS:
         raise ValueError(f"unknown architecture {arch!r}: choose one of {', '.join(ARCHS)}")
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
-    return nn.Sequential(Normalize(mean, std), BUILDERS[arch](dropout))
+    return BUILDERS[arch](dropout, mean, std)
 
 
 def count_parameters(model: nn.Module) -> int:

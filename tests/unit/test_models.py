@@ -21,11 +21,20 @@ def test_mlp_is_the_seeds_784_256_128_64_10_network():
 
 
 def test_mlp_dropout_after_each_hidden_layer_only_while_training():
+    torch.manual_seed(0)
     model = build_model("mlp", dropout=0.2)
-    assert [m.p for m in model.modules() if isinstance(m, nn.Dropout)] == [0.2, 0.2, 0.2]
-    x = torch.rand(4, 1, 28, 28)
+    x = torch.rand(512, 1, 28, 28)
+    zeros = {}
+    for name in ("fc2", "fc3", "fc4"):  # the inputs of these are the hidden layers' outputs
+        getattr(model, name).register_forward_pre_hook(
+            lambda m, args, name=name: zeros.__setitem__(name, (args[0] == 0).float().mean().item()))
+    model.eval()
+    model(x)
+    eval_zeros = dict(zeros)
     model.train()
-    assert not torch.equal(model(x), model(x))
+    model(x)
+    for name in ("fc2", "fc3", "fc4"):  # a fifth of the live units are silenced, each layer
+        assert zeros[name] - eval_zeros[name] == pytest.approx(0.2 * (1 - eval_zeros[name]), abs=0.04)
     model.eval()
     assert torch.equal(model(x), model(x))
 
@@ -36,7 +45,8 @@ def test_dropout_does_not_change_the_checkpoint_layout():
 
 def test_model_normalises_its_own_input():
     model = build_model("logreg", mean=0.5, std=0.25)
-    assert torch.allclose(model[0](torch.full((1, 1, 28, 28), 0.75)), torch.ones(1, 1, 28, 28))
+    assert torch.allclose(model.normalize(torch.full((1, 1, 28, 28), 0.75)), torch.ones(1, 1, 28, 28))
+    assert model.state_dict()["mean"] == 0.5  # carried in every checkpoint
 
 
 @pytest.mark.parametrize("arch, dropout", [("resnet", 0.0), ("mlp", 1.0), ("mlp", -0.1)])
