@@ -1,7 +1,19 @@
 import streamlit as st
 
-st.set_page_config(page_title="How small networks read handwriting", page_icon="✍️", layout="wide")
+from pages.common import student_id
 
-st.navigation([
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-]).run()
+st.set_page_config(page_title="How small networks read handwriting", page_icon="✍️", layout="wide")
+student_id()  # on every page, so a reload anywhere keeps this student's runs
+
+st.navigation({
+    "Try it": [
+        st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:", default=True),
+        st.Page("pages/clothes.py", title="Clothes", icon=":material/checkroom:"),
+    ],
+    "Learn": [
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+    ],
+    "About": [
+        st.Page("pages/home.py", title="About this lab", icon=":material/school:"),
+    ],
+}).run()

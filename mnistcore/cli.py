@@ -29,7 +29,7 @@ def cmd_train(args) -> None:
 
     config = TrainConfig(dataset=args.dataset, arch=args.arch, dropout=args.dropout, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, train_size=args.train_size,
-                         patience=args.patience, seed=args.seed, augment=args.augment)
+                         patience=args.patience, seed=args.seed, augment=args.augment, cosine=args.cosine)
     show_bar = sys.stderr.isatty() and not args.json
     if not args.json:
         print(f"Training {config.label} on {config.dataset} for up to {config.epochs} epochs")
@@ -89,14 +89,13 @@ def cmd_evaluate(args) -> None:
 def cmd_predict(args) -> None:
     from .checkpoints import load_checkpoint
     from .images import read_image
-    from .drawing import prepare_drawing
-    from .evaluation import predict_probabilities
+    from .inference import classify, prepare_input
 
-    model, _ = load_checkpoint(args.checkpoint)
+    model, card = load_checkpoint(args.checkpoint)
     failed = False
     for file in args.images:
         try:
-            x = prepare_drawing(read_image(file))
+            x = prepare_input(read_image(file), card["dataset"])
         except MnistcoreError as exc:
             print(f"mnistcore: {exc}", file=sys.stderr)
             failed = True
@@ -104,9 +103,10 @@ def cmd_predict(args) -> None:
         if x is None:
             print(json.dumps({"file": file, "label": None, "probabilities": [0.0] * 10}))
             continue
-        probs = predict_probabilities(model, x)[0]
-        print(json.dumps({"file": file, "label": int(probs.argmax()),
-                          "probabilities": [round(float(p), 6) for p in probs]}), flush=True)
+        prediction = classify(model, x, card["dataset"])
+        print(json.dumps({"file": file, "label": prediction.index, "class": prediction.label,
+                          "probabilities": [round(float(p), 6) for p in prediction.probabilities]}),
+              flush=True)
     if failed:
         sys.exit(1)
 
@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="stop after K epochs without a better validation loss")
     p.add_argument("--seed", type=int, default=d.seed, metavar="S")
     p.add_argument("--augment", action="store_true", help="random shift/rotation/scale/stroke")
+    p.add_argument("--cosine", action="store_true", help="anneal the learning rate to zero over the epochs")
     p.add_argument("--out", metavar="PATH", help="checkpoint path (default: runs/cli/...)")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")
     p.set_defaults(run=cmd_train)

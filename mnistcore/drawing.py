@@ -26,6 +26,10 @@ class DrawingSteps:
     boxed: np.ndarray  # scaled to fit 20x20
     centred: np.ndarray  # 28x28, centre of mass in the middle: the model's input
 
+    def as_input(self) -> torch.Tensor:
+        """The model's input, (1, 1, 28, 28) in [0, 1]."""
+        return torch.from_numpy(self.centred)[None, None]
+
 
 def to_ink(image: np.ndarray | Image.Image) -> np.ndarray:
     """Gray, RGB or RGBA, either polarity -> float ink in [0, 1] on a 0 background."""
@@ -81,6 +85,4 @@ def drawing_steps(image: np.ndarray | Image.Image) -> DrawingSteps | None:
 def prepare_drawing(image: np.ndarray | Image.Image) -> torch.Tensor | None:
     """The model's input, (1, 1, 28, 28) in [0, 1], or None for a blank drawing (no guess)."""
     steps = drawing_steps(image)
-    if steps is None:
-        return None
-    return torch.from_numpy(steps.centred)[None, None]
+    return None if steps is None else steps.as_input()

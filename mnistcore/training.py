@@ -40,6 +40,7 @@ class TrainConfig:
     patience: int | None = None  # None: train every epoch (the best epoch is still kept)
     seed: int = 0
     augment: bool = False
+    cosine: bool = False  # anneal the learning rate to zero over the epochs (for final models)
 
     def __post_init__(self):
         get_spec(self.dataset)
@@ -153,13 +154,15 @@ def train(configs: TrainConfig | Sequence[TrainConfig], data: TrainData | None =
     train_x, train_y = data.train.images.to(device), data.train.labels.to(device)
     val_x, val_y = data.val.images.to(device), data.val.labels.to(device)
 
-    runs, optimizers, best_states, loss_sums = [], [], [], []
+    runs, optimizers, schedules, best_states, loss_sums = [], [], [], [], []
     for config in configs:
         torch.manual_seed(config.seed)  # same seed, same architecture: same initial weights
         model = build_model(config.arch, config.dropout, spec.mean, spec.std).to(device)
         runs.append(RunResult(config, model))
         # The fused Adam kernel is a third faster than the default on this 2-core CPU.
         optimizers.append(torch.optim.Adam(model.parameters(), lr=config.lr, fused=True))
+        schedules.append(torch.optim.lr_scheduler.CosineAnnealingLR(optimizers[-1], config.epochs)
+                         if config.cosine else None)
         best_states.append(copy.deepcopy(model.state_dict()))
         loss_sums.append(None)
     batch_order = torch.Generator().manual_seed(first.seed)
@@ -220,6 +223,8 @@ def train(configs: TrainConfig | Sequence[TrainConfig], data: TrainData | None =
         metrics = []
         for i in active:
             run = runs[i]
+            if schedules[i] is not None:
+                schedules[i].step()
             val_loss, val_accuracy = evaluate(run.model, val_x, val_y)
             if not math.isfinite(val_loss):
                 diverge(i, epoch, val_loss)

@@ -1,14 +1,25 @@
 import streamlit as st
 
+from mnistcore.models import build_model, count_parameters
+
 st.title("How small neural networks read handwriting")
 st.write(
-    "A classroom lab for MNIST digits and Fashion-MNIST clothes. The core is in place: "
-    "datasets, models, the trainer and checkpoints (try `python -m mnistcore --help`)."
+    "A classroom lab for MNIST digits and Fashion-MNIST clothes: 28x28 gray images, ten classes "
+    "each, and three small networks that learn to tell them apart."
 )
-st.subheader("Coming next")
 st.markdown(
-    "- **Draw**: draw a digit and watch the network's ten probabilities change as you draw.\n"
-    "- **Train**: train with and without dropout side by side and watch the curves live; "
-    "see overfitting and early stopping happen.\n"
-    "- **Insight**: confusion matrix, mistakes, dataset explorer, and what the network sees."
+    "- **Draw a digit**: draw on the canvas and watch the ten probabilities change after every "
+    "stroke. See the 28x28 image the network is really given, and compare logistic regression, "
+    "the MLP and the CNN on your own drawing.\n"
+    "- **Clothes**: the same for Fashion-MNIST test images, or a picture you upload.\n"
+    "- **Train**: train an MLP with and without dropout on the very same batches and watch the "
+    "curves grow. Without dropout the validation loss turns up while the training loss keeps "
+    "falling: the network is memorising. Early stopping keeps the best epoch."
 )
+st.subheader("The three networks")
+NETWORKS = {"logreg": ("logistic regression", "one linear layer: 784 pixels to 10 scores"),
+            "mlp": ("MLP", "784-256-128-64-10 with ReLU, dropout after each hidden layer"),
+            "cnn": ("CNN", "two 5x5 convolution blocks and a small dense head")}
+st.table([{"network": name, "what it is": what, "parameters": f"{count_parameters(build_model(arch)):,}"}
+          for arch, (name, what) in NETWORKS.items()])
+st.caption("Everything here also works from the command line: `python -m mnistcore --help`.")

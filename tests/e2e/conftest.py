@@ -32,7 +32,8 @@ def app_url(tmp_path_factory):
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        env={**os.environ, "MNISTCORE_RUNS": str(tmp_path_factory.mktemp("runs"))})
     url = f"http://127.0.0.1:{port}"
     try:
         while True:

@@ -116,3 +116,21 @@ def test_non_finite_loss_stops_with_a_clear_message(tiny_data, monkeypatch):
 def test_config_out_of_range_is_refused_saying_which_value(field, value, says):
     with pytest.raises(Exception, match=says):
         replace(TrainConfig(), **{field: value})
+
+
+def test_cosine_schedule_anneals_the_learning_rate_epoch_by_epoch(tiny_data, monkeypatch):
+    rates = []
+    step = torch.optim.Adam.step
+
+    def recording_step(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
+    run_to_end(train(replace(FAST, epochs=4), data=tiny_data))
+    assert set(rates) == {FAST.lr}  # the seeds' constant rate by default
+    rates.clear()
+    run_to_end(train(replace(FAST, epochs=4, cosine=True), data=tiny_data))
+    per_epoch = sorted(set(rates), reverse=True)
+    assert len(per_epoch) == 4 and per_epoch[0] == FAST.lr and per_epoch[-1] < FAST.lr / 5
+    assert rates == sorted(rates, reverse=True)

@@ -1,0 +1,102 @@
+"""The Draw page's speed on this CPU:
+
+1. canvas data to probabilities on the server, as the page does it: the canvas's PNG decoded
+   to RGBA, the MNIST recipe, the shipped CNN (and the other digit models, for comparison);
+   p50 and p95 over many real-looking drawings. Target: CNN p95 <= 20 ms.
+2. time from `streamlit run` to the first page being interactive (the canvas drawn and the
+   "Draw a digit" prompt shown) in Debian's chromium. Target: <= 10 s.
+
+    python benchmarks/draw_latency.py
+"""
+
+import io
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from mnistcore.catalog import list_models  # noqa: E402
+from mnistcore.checkpoints import load_checkpoint  # noqa: E402
+from mnistcore.drawing import drawing_steps  # noqa: E402
+from mnistcore.inference import classify  # noqa: E402
+
+DRAWINGS = 300
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def canvas_png(rng: np.random.Generator) -> bytes:
+    """A 280x280 RGBA canvas with a few random brush strokes, as the canvas component sends it."""
+    image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    draw = ImageDraw.Draw(image)
+    for _ in range(rng.integers(1, 4)):
+        points = [tuple(p) for p in rng.integers(40, 240, size=(rng.integers(2, 8), 2))]
+        draw.line(points, fill=(255, 255, 255, 255), width=20, joint="curve")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def latency(model, pngs: list[bytes]) -> np.ndarray:
+    times = []
+    for png in pngs:
+        started = time.perf_counter()
+        rgba = np.asarray(Image.open(io.BytesIO(png)))  # what CanvasResult.image_data does
+        steps = drawing_steps(rgba)
+        classify(model, steps.as_input(), "mnist")
+        times.append(time.perf_counter() - started)
+    return np.array(times) * 1000
+
+
+def time_to_interactive() -> float:
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        started = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                                   "--server.port", str(port), "--server.headless", "true"],
+                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            while True:
+                try:
+                    page.goto(f"http://127.0.0.1:{port}", timeout=2000)
+                    break
+                except Exception:
+                    time.sleep(0.05)
+            page.locator("canvas.upper-canvas").wait_for(timeout=60_000)
+            page.get_by_text("Draw a digit to see what the network thinks it is.").wait_for(timeout=60_000)
+            return time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait()
+            browser.close()
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    pngs = [canvas_png(rng) for _ in range(DRAWINGS)]
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; {DRAWINGS} drawings, 280x280 RGBA")
+    for entry in list_models("mnist"):
+        model, _ = load_checkpoint(entry.path)
+        latency(model, pngs[:20])  # warm-up
+        ms = latency(model, pngs)
+        target = "  (target p95 <= 20 ms)" if entry.card["arch"] == "cnn" else ""
+        print(f"canvas -> probabilities, {entry.name:13s}: p50 {np.percentile(ms, 50):5.1f} ms, "
+              f"p95 {np.percentile(ms, 95):5.1f} ms, max {ms.max():5.1f} ms{target}")
+    print(f"streamlit run -> first page interactive: {time_to_interactive():.1f} s  (target <= 10 s)")
+
+
+if __name__ == "__main__":
+    main()

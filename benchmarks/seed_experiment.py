@@ -1,0 +1,65 @@
+"""The Train page's Seed experiment preset (the MLP on full Fashion-MNIST, 30 epochs, with and
+without dropout in lockstep) as the app runs it: submitted to the JobManager, trained in a
+worker process, every epoch written to the run history. Prints the wall time from submit to
+the finished job, the time per epoch, and how long Stop takes on a second run.
+Target: the preset finishes in <= 90 s on this 2-core machine.
+
+    python benchmarks/seed_experiment.py
+"""
+
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from mnistcore.data import prepare  # noqa: E402
+from mnistcore.history import History  # noqa: E402
+from mnistcore.jobs import JobLimits, JobManager  # noqa: E402
+from mnistcore.presets import PRESETS  # noqa: E402
+
+
+def wait(history: History, job_id: int, until) -> None:
+    while not until(history.job(job_id)):
+        time.sleep(0.02)
+
+
+def main() -> None:
+    prepare("fashion")
+    preset = PRESETS["Seed experiment"]
+    configs = [preset.config, replace(preset.config, dropout=preset.dropout)]
+    with tempfile.TemporaryDirectory() as tmp:
+        limits = JobLimits()
+        manager = JobManager(History(Path(tmp) / "history.sqlite"), Path(tmp) / "models", limits)
+        try:
+            started = time.perf_counter()
+            job_id = manager.submit("bench", "seed experiment", configs)
+            wait(manager.history, job_id, lambda j: not j.active)
+            total = time.perf_counter() - started
+            job = manager.history.job(job_id)
+            runs = manager.history.runs(job_id)
+            epochs = manager.history.epochs(runs[0].id)
+            per_epoch = [e["seconds"] for e in epochs]
+            print(f"{limits.max_running} job(s) at once, {limits.threads_per_job} threads each")
+            print(f"Seed experiment: {job.status}, {len(epochs)} epochs x {len(runs)} models in "
+                  f"{total:.1f} s from submit to saved checkpoints  (target <= 90 s)")
+            print(f"  per lockstep epoch: median {sorted(per_epoch)[len(per_epoch) // 2]:.2f} s, "
+                  f"max {max(per_epoch):.2f} s; worker start and data load "
+                  f"{total - sum(per_epoch):.1f} s (incl. validation and test evaluation)")
+            for run in runs:
+                print(f"  {run.label}: best epoch {run.best_epoch}, test accuracy {run.test_accuracy:.4f}")
+
+            job_id = manager.submit("bench", "stop me", configs)
+            wait(manager.history, job_id, lambda j: j.status == "running" and j.epoch >= 2)
+            asked = time.perf_counter()
+            manager.stop(job_id)
+            wait(manager.history, job_id, lambda j: not j.active)
+            print(f"Stop: the job ended {time.perf_counter() - asked:.2f} s after Stop, best weights saved "
+                  f"(status {manager.history.job(job_id).status})")
+        finally:
+            manager.close()
+
+
+if __name__ == "__main__":
+    main()

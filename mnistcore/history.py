@@ -1,0 +1,223 @@
+"""Run history in SQLite (``runs/history.sqlite``): each job (one run, or a with/without-dropout
+pair trained in lockstep), its runs' configs, status and checkpoints, and every epoch's
+metrics. Written by the training workers, read by the pages; it survives a server restart.
+
+Every call opens its own connection: the server's threads and the worker processes each
+write, and SQLite's own locking (with a busy timeout, so a writer waits instead of failing)
+keeps their rows apart."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+import time
+from contextlib import closing, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .training import EpochMetrics, TrainConfig, config_from_dict
+
+ACTIVE = ("queued", "running")
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY,
+    owner TEXT NOT NULL,
+    title TEXT NOT NULL,
+    status TEXT NOT NULL,           -- queued, running, completed, stopped, diverged, failed, interrupted, cancelled
+    message TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    epoch INTEGER NOT NULL DEFAULT 0,   -- progress within the run, for the progress bar
+    batch INTEGER NOT NULL DEFAULT 0,
+    batches INTEGER NOT NULL DEFAULT 0,
+    epochs INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    position INTEGER NOT NULL,      -- index among the job's lockstep configs
+    label TEXT NOT NULL,
+    config TEXT NOT NULL,           -- JSON of TrainConfig
+    status TEXT NOT NULL DEFAULT 'queued',
+    best_epoch INTEGER,
+    test_accuracy REAL,
+    checkpoint TEXT,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS epochs (
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    epoch INTEGER NOT NULL,
+    train_loss REAL NOT NULL,
+    val_loss REAL NOT NULL,
+    val_accuracy REAL NOT NULL,
+    seconds REAL NOT NULL,
+    is_best INTEGER NOT NULL,
+    PRIMARY KEY (run_id, epoch)
+);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, id);
+"""
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    job_id: int
+    position: int
+    label: str
+    config: TrainConfig
+    status: str
+    best_epoch: int | None
+    test_accuracy: float | None
+    checkpoint: str | None
+    message: str
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    owner: str
+    title: str
+    status: str
+    message: str
+    created: float
+    started: float | None
+    finished: float | None
+    epoch: int
+    batch: int
+    batches: int
+    epochs: int
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def fraction_done(self) -> float:
+        if self.status not in ACTIVE:
+            return 1.0
+        if not self.batches:
+            return 0.0
+        return min(1.0, ((self.epoch - 1) + self.batch / self.batches) / self.epochs)
+
+
+class History:
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writing workers
+            db.executescript(SCHEMA)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front; timeout=30 waits for another writer.
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def _read(self, sql: str, args: Sequence = ()) -> list[sqlite3.Row]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            db.row_factory = sqlite3.Row
+            return db.execute(sql, args).fetchall()
+
+    # --- jobs -----------------------------------------------------------------------------
+
+    def add_job(self, owner: str, title: str, configs: Sequence[TrainConfig]) -> int:
+        with self._write() as db:
+            job_id = db.execute(
+                "INSERT INTO jobs (owner, title, status, created, epochs) VALUES (?, ?, 'queued', ?, ?)",
+                (owner, title, time.time(), configs[0].epochs)).lastrowid
+            db.executemany(
+                "INSERT INTO runs (job_id, position, label, config) VALUES (?, ?, ?, ?)",
+                [(job_id, i, c.label, json.dumps(asdict(c))) for i, c in enumerate(configs)])
+        return job_id
+
+    def job(self, job_id: int) -> Job | None:
+        rows = self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return Job(**dict(rows[0])) if rows else None
+
+    def jobs(self, owner: str | None = None, status: Sequence[str] | None = None) -> list[Job]:
+        sql, args = "SELECT * FROM jobs WHERE 1", []
+        if owner is not None:
+            sql, args = sql + " AND owner = ?", [*args, owner]
+        if status is not None:
+            sql += f" AND status IN ({','.join('?' * len(status))})"
+            args += list(status)
+        return [Job(**dict(r)) for r in self._read(sql + " ORDER BY id", args)]
+
+    def queue_position(self, job_id: int) -> int:
+        """1 for the next job to start; 0 when the job is not waiting."""
+        rows = self._read("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id")
+        ids = [r["id"] for r in rows]
+        return ids.index(job_id) + 1 if job_id in ids else 0
+
+    def start_job(self, job_id: int) -> None:
+        with self._write() as db:
+            db.execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ?", (time.time(), job_id))
+            db.execute("UPDATE runs SET status = 'running' WHERE job_id = ?", (job_id,))
+
+    def set_job(self, job_id: int, **values) -> None:
+        columns = ", ".join(f"{k} = ?" for k in values)
+        with self._write() as db:
+            db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))
+
+    def finish_job(self, job_id: int, status: str, message: str = "") -> None:
+        """Close a job and whichever of its runs are still open, in one transaction."""
+        with self._write() as db:
+            db.execute("UPDATE jobs SET status = ?, message = ?, finished = ? WHERE id = ?",
+                       (status, message, time.time(), job_id))
+            db.execute("UPDATE runs SET status = ? WHERE job_id = ? AND status IN ('queued', 'running')",
+                       (status, job_id))
+
+    def mark_interrupted(self) -> int:
+        """After a server restart: jobs that were training when it died can never finish."""
+        with self._write() as db:
+            ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'running'")]
+            for job_id in ids:
+                db.execute("UPDATE jobs SET status = 'interrupted', finished = ?, message = ? WHERE id = ?",
+                           (time.time(), "The server stopped while this run was training.", job_id))
+                db.execute("UPDATE runs SET status = 'interrupted' WHERE job_id = ? AND status != 'completed'",
+                           (job_id,))
+        return len(ids)
+
+    # --- runs and epochs ----------------------------------------------------------------
+
+    def runs(self, job_id: int) -> list[Run]:
+        rows = self._read("SELECT * FROM runs WHERE job_id = ? ORDER BY position", (job_id,))
+        return [Run(**{**dict(r), "config": config_from_dict(json.loads(r["config"]))}) for r in rows]
+
+    def run(self, run_id: int) -> Run | None:
+        rows = self._read("SELECT job_id FROM runs WHERE id = ?", (run_id,))
+        return next((r for r in self.runs(rows[0]["job_id"]) if r.id == run_id), None) if rows else None
+
+    def set_run(self, run_id: int, **values) -> None:
+        columns = ", ".join(f"{k} = ?" for k in values)
+        with self._write() as db:
+            db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values.values(), run_id))
+
+    def add_epoch(self, run_id: int, m: EpochMetrics) -> None:
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (run_id, m.epoch, m.train_loss, m.val_loss, m.val_accuracy, m.seconds, int(m.is_best)))
+
+    def epochs(self, run_id: int) -> list[dict]:
+        rows = self._read("SELECT epoch, train_loss, val_loss, val_accuracy, seconds, is_best FROM epochs "
+                          "WHERE run_id = ? ORDER BY epoch", (run_id,))
+        return [dict(r) for r in rows]
+
+    def metrics_csv(self, run_id: int) -> str:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["epoch", "train_loss", "val_loss", "val_accuracy", "seconds", "is_best"])
+        for e in self.epochs(run_id):
+            writer.writerow(e.values())
+        return out.getvalue()

@@ -1,0 +1,165 @@
+from dataclasses import replace
+
+import streamlit as st
+
+from mnistcore.catalog import save_model
+from mnistcore.charts import accuracy_curves, loss_curves
+from mnistcore.data import DATASETS
+from mnistcore.errors import MnistcoreError
+from mnistcore.presets import PRESETS
+from mnistcore.training import TrainConfig
+from pages.common import job_manager, student_id
+
+ARCH_NAMES = {"logreg": "Logistic regression (784 -> 10)", "mlp": "MLP 784-256-128-64-10",
+              "cnn": "CNN (two conv layers)"}
+LEARNING_RATES = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 10.0]
+TRAIN_SIZES = [500, 1000, 2000, 5000, 10000, 20000, 50000]
+STATUS_TEXT = {"completed": "finished", "early_stopped": "stopped early (patience)", "stopped": "stopped by you",
+               "diverged": "diverged", "failed": "failed", "interrupted": "interrupted by a server restart",
+               "cancelled": "cancelled", "queued": "waiting", "running": "training"}
+
+manager = job_manager()
+history = manager.history
+owner = student_id()
+
+
+def apply_preset():
+    preset = PRESETS.get(st.session_state.preset)
+    if preset is None:
+        return
+    c = preset.config
+    st.session_state.update(dataset=c.dataset, arch=c.arch, dropout=preset.dropout, epochs=c.epochs, lr=c.lr,
+                            batch_size=c.batch_size, train_size=c.train_size or 50000, seed=c.seed,
+                            patience=c.patience or 0, augment=c.augment)
+
+
+if "dataset" not in st.session_state:
+    st.session_state.preset = "Quick overfit"
+    apply_preset()
+
+st.title("Train a network")
+st.caption("Train with and without dropout on the very same batches and watch the curves as they "
+           "grow. Runs train in the background: you can leave this page and come back.")
+
+controls, view = st.columns([1, 2], gap="large")
+with controls:
+    st.selectbox("Preset", [*PRESETS, "Custom"], key="preset", on_change=apply_preset)
+    if st.session_state.preset in PRESETS:
+        st.caption(PRESETS[st.session_state.preset].what_to_see)
+    st.segmented_control("Dataset", list(DATASETS), key="dataset",
+                         format_func=lambda d: DATASETS[d].title)
+    st.selectbox("Model", list(ARCH_NAMES), key="arch", format_func=ARCH_NAMES.get)
+    st.slider("Dropout p (for the run with dropout)", 0.05, 0.7, step=0.05, key="dropout")
+    st.slider("Epochs", 1, 60, key="epochs")
+    st.select_slider("Learning rate (Adam)", LEARNING_RATES, key="lr")
+    st.select_slider("Batch size", [16, 32, 64, 128, 256], key="batch_size")
+    st.select_slider("Training images", TRAIN_SIZES, key="train_size",
+                     help="Fewer images overfit sooner: the network can memorise them.")
+    with st.expander("More settings"):
+        st.number_input("Early-stopping patience (0: off)", 0, 60, key="patience",
+                        help="Stop after this many epochs without a better validation loss.")
+        st.number_input("Seed", 0, 10_000, key="seed")
+        st.toggle("Augment (random shift, rotation, scale, stroke)", key="augment")
+
+    s = st.session_state
+    try:
+        base = TrainConfig(dataset=s.dataset, arch=s.arch, dropout=0.0, epochs=s.epochs, lr=s.lr,
+                           batch_size=s.batch_size, train_size=None if s.train_size == 50000 else s.train_size,
+                           patience=s.patience or None, seed=s.seed, augment=s.augment)
+    except (ValueError, MnistcoreError) as exc:
+        st.error(f"These settings cannot train: {exc}")
+        base = None
+
+    compare = st.button("Train with and without dropout", type="primary", icon=":material/compare:",
+                        disabled=base is None, use_container_width=True)
+    single = st.button("Train without dropout only", disabled=base is None, use_container_width=True)
+    if compare or single:
+        configs = [base, replace(base, dropout=s.dropout)] if compare else [base]
+        title = f"{ARCH_NAMES[base.arch]} on {DATASETS[base.dataset].title}"
+        try:
+            st.session_state.watching = manager.submit(owner, title, configs)
+        except (ValueError, MnistcoreError) as exc:
+            st.error(str(exc))
+
+mine = history.jobs(owner=owner)
+if "watching" not in st.session_state and mine:
+    st.session_state.watching = mine[-1].id
+watching = st.session_state.get("watching")
+any_active = any(j.active for j in mine)
+
+
+@st.fragment(run_every=1.0 if any_active else None)
+def live_view(job_id):
+    job = history.job(job_id)
+    if job is None:
+        return
+    series = [(run.label, history.epochs(run.id)) for run in history.runs(job_id)]
+    st.subheader(f"Run {job.id}: {job.title}")
+    if job.status == "queued":
+        st.info(f"Waiting for a free trainer: number {history.queue_position(job.id)} in the queue.",
+                icon=":material/hourglass_top:")
+    elif job.status == "running":
+        st.progress(job.fraction_done, text=f"Epoch {max(job.epoch, 1)} of {job.epochs}"
+                    + (f", batch {job.batch} of {job.batches}" if job.batches else ", loading the data ..."))
+    elif job.status in ("completed",):
+        st.success(job.message or "Training finished.", icon=":material/check_circle:")
+    elif job.status == "stopped":
+        st.warning(job.message + " The best epoch so far was kept.", icon=":material/stop_circle:")
+    else:
+        st.error(f"This run {STATUS_TEXT.get(job.status, job.status)}. {job.message}", icon=":material/error:")
+    if job.active and st.button("Stop", icon=":material/stop:", key=f"stop-{job.id}"):
+        manager.stop(job.id)
+    st.plotly_chart(loss_curves(series, job.epochs), key=f"loss-{job.id}", config={"displayModeBar": False})
+    st.plotly_chart(accuracy_curves(series, job.epochs), key=f"acc-{job.id}", config={"displayModeBar": False})
+    st.caption("Solid: training loss. Dashed: validation loss, on 10,000 images the network never trains "
+               "on. The shaded band is the gap between them; the star marks the best epoch, the one "
+               "early stopping keeps.")
+    if job.active != st.session_state.get("was_active", job.active):
+        st.session_state.was_active = job.active
+        st.rerun(scope="app")  # the run ended: refresh the history and the save controls
+    st.session_state.was_active = job.active
+
+
+with view:
+    if watching is None:
+        st.info("Pick a preset and press **Train with and without dropout**.", icon=":material/model_training:")
+    else:
+        live_view(watching)
+        for run in history.runs(watching):
+            if run.checkpoint and not history.job(watching).active:
+                with st.form(f"save-{run.id}", border=False):
+                    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+                    name = name_col.text_input(f"Save {run.label} (best epoch {run.best_epoch}, test accuracy "
+                                               f"{run.test_accuracy:.1%}) as", value=f"my-run-{run.id}")
+                    if button_col.form_submit_button("Save", icon=":material/save:"):
+                        try:
+                            save_model(run.checkpoint, name)
+                            st.success(f"Saved as {name}: pick it on the "
+                                       f"{'Draw' if run.config.dataset == 'mnist' else 'Clothes'} page.")
+                        except MnistcoreError as exc:
+                            st.error(str(exc))
+
+st.divider()
+st.subheader("Your runs")
+if not mine:
+    st.caption("Runs you start appear here, and stay after a reload or a server restart.")
+else:
+    table = [{"run": job.id, "what": f"{job.title}: {run.label}", "status": STATUS_TEXT.get(run.status, run.status),
+              "best epoch": run.best_epoch or "", "test accuracy": f"{run.test_accuracy:.1%}" if run.test_accuracy else "",
+              "_run_id": run.id}
+             for job in reversed(mine) for run in history.runs(job.id)]
+    st.table([{k: v for k, v in row.items() if not k.startswith("_")} for row in table], hide_index=True)
+    labels = {row["_run_id"]: f"run {row['run']}: {row['what']}" for row in table}
+    picked = st.multiselect("Overlay the curves of", list(labels), format_func=labels.get)
+    if picked:
+        runs = [history.run(i) for i in picked]
+        series = [(labels[r.id], history.epochs(r.id)) for r in runs]
+        st.plotly_chart(loss_curves(series), config={"displayModeBar": False})
+        for r in runs:
+            st.download_button(f"Metrics of {labels[r.id]} (CSV)", history.metrics_csv(r.id),
+                               file_name=f"run-{r.id}-metrics.csv", mime="text/csv", key=f"csv-{r.id}")
+    watch = st.selectbox("Watch run", [j.id for j in reversed(mine)], index=None,
+                         format_func=lambda i: f"run {i}: {history.job(i).title}", placeholder="Pick a run to show above")
+    if watch is not None and watch != watching:
+        st.session_state.watching = watch
+        st.rerun()

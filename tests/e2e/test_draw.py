@@ -1,0 +1,125 @@
+"""The Draw and Clothes pages in Debian's chromium: real mouse strokes on the real canvas, real
+uploads through the real uploader."""
+
+import io
+import math
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import expect
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+pytestmark = pytest.mark.e2e
+
+ONE = [[(140, 40), (140, 240)]]
+SEVEN = [[(70, 55), (210, 55), (125, 240)]]
+ZERO = [[(140 + 60 * math.sin(t / 24 * 2 * math.pi), 140 - 90 * math.cos(t / 24 * 2 * math.pi))
+         for t in range(26)]]
+
+
+def draw(page, strokes):
+    """Drag the mouse along each stroke (canvas pixels, 280 x 280) as a student would."""
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+            for i in range(1, 9):  # intermediate points, as a real drag sends them
+                page.mouse.move(box["x"] + x0 + (x1 - x0) * i / 8, box["y"] + y0 + (y1 - y0) * i / 8)
+        page.mouse.up()
+
+
+def prediction(page):
+    return page.get_by_test_id("stMetricValue").first
+
+
+@pytest.mark.parametrize("digit, strokes", [("1", ONE), ("7", SEVEN), ("0", ZERO)])
+def test_drawing_a_digit_shows_the_prediction_and_the_ten_bars(page, app_url, digit, strokes):
+    page.goto(app_url)
+    expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible()
+    draw(page, strokes)
+    expect(prediction(page)).to_have_text(digit)
+    expect(page.get_by_text("What the model sees (28x28)")).to_be_visible()
+    expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)
+    if digit == "7":
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / "draw.png")
+
+
+def test_a_blank_canvas_shows_no_guess_and_clear_brings_it_back(page, app_url):
+    page.goto(app_url)
+    expect(page.locator("canvas.upper-canvas")).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    draw(page, ONE)
+    expect(prediction(page)).to_have_text("1")
+    page.get_by_role("button", name="Clear the canvas").click()
+    expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+
+
+def test_compare_shows_every_digit_model_on_the_same_drawing(page, app_url):
+    page.goto(app_url)
+    page.get_by_text("Compare all digit models").click()
+    draw(page, ONE)
+    expect(page.get_by_text("Every digit model on your drawing")).to_be_visible()
+    for name in ("mnist-logreg", "mnist-mlp", "mnist-cnn"):
+        expect(page.get_by_test_id("stMetricLabel").filter(has_text=name)).to_be_visible()
+
+
+def open_clothes(page, app_url):
+    page.goto(f"{app_url}/clothes")
+    expect(page.get_by_role("heading", name="Clothes: Fashion-MNIST")).to_be_visible()
+
+
+def test_a_fashion_test_image_gets_a_clothing_class(page, app_url):
+    open_clothes(page, app_url)
+    expect(page.get_by_text("The true class is")).to_be_visible()
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+               "Bag", "Ankle boot"]
+    assert prediction(page).inner_text() in classes
+    seen = page.get_by_test_id("stImage").locator("img")
+    first = seen.get_attribute("src")
+    page.get_by_role("button", name="Another image").click()
+    expect(seen).not_to_have_attribute("src", first)
+    expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)
+
+
+def png_bytes(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+BAD_UPLOADS = {
+    "notes.png": (b"these are my notes, not a picture\n" * 20, "is not an image this app can read"),
+    "truncated.png": (png_bytes(Image.effect_noise((200, 200), 60).convert("RGB"))[:3000],
+                      "is damaged or truncated"),
+    "huge.png": (png_bytes(Image.new("1", (10_000, 10_000))), "is 10000 x 10000 pixels"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_UPLOADS)
+def test_a_bad_upload_gets_a_message_and_the_page_keeps_working(page, app_url, name):
+    data, message = BAD_UPLOADS[name]
+    open_clothes(page, app_url)
+    page.get_by_role("radio", name="Upload a picture").or_(page.get_by_role("button", name="Upload a picture")).click()
+    page.locator("input[type=file]").set_input_files({"name": name, "mimeType": "image/png", "buffer": data})
+    expect(page.get_by_text(message)).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+    page.get_by_role("radio", name="A test image").or_(page.get_by_role("button", name="A test image")).click()
+    expect(page.get_by_text("The true class is")).to_be_visible()
+
+
+def test_an_uploaded_photo_of_clothing_is_classified(page, app_url):
+    shoe = Image.new("RGB", (240, 160), "white")
+    ImageDraw.Draw(shoe).polygon([(20, 120), (60, 40), (110, 60), (220, 110), (220, 140), (20, 140)], fill="black")
+    open_clothes(page, app_url)
+    page.get_by_role("radio", name="Upload a picture").or_(page.get_by_role("button", name="Upload a picture")).click()
+    page.locator("input[type=file]").set_input_files({"name": "shoe.png", "mimeType": "image/png",
+                                                      "buffer": png_bytes(shoe)})
+    expect(page.get_by_text("What the model sees (28x28)")).to_be_visible()
+    expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)

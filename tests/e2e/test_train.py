@@ -1,0 +1,75 @@
+"""The Train page in Debian's chromium: a live run, Stop, Save, and the run found again after a
+reload."""
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+ARTIFACTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts"
+
+pytestmark = pytest.mark.e2e
+
+
+def plotted_epochs(page) -> int:
+    """Markers on the loss chart's first validation curve: one per finished epoch."""
+    return page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").nth(1).locator(
+        ".points path").count()
+
+
+def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, app_url):
+    page.goto(f"{app_url}/train")
+    expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
+    page.get_by_role("button", name="Train with and without dropout").click()
+    expect(page.get_by_text("Epoch", exact=False).first).to_be_visible()
+
+    # The chart gains points while the page stays usable: no reload, no click needed.
+    counts = []
+    for _ in range(40):
+        page.wait_for_timeout(500)
+        counts.append(plotted_epochs(page))
+        if counts[-1] >= 6:
+            break
+    assert counts[-1] >= 6 and len(set(counts)) >= 3, counts
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=15_000)
+    stopped_at = plotted_epochs(page)
+    assert stopped_at < 25
+
+    name_box = page.get_by_label("Save mlp, no dropout", exact=False)
+    name_box.fill("quick-overfit-e2e")
+    page.get_by_role("button", name="Save").first.click()
+    expect(page.get_by_text("Saved as quick-overfit-e2e")).to_be_visible()
+
+    url = page.url
+    assert "student=" in url
+    page.reload()
+    expect(page.get_by_role("heading", name="Your runs")).to_be_visible()
+    table = page.get_by_test_id("stTable")
+    expect(table).to_contain_text("mlp, no dropout")
+    expect(table).to_contain_text("stopped by you")
+    expect(page.get_by_text("Stopped by the user")).to_be_visible()
+    assert plotted_epochs(page) == stopped_at
+
+    # The saved run is offered where its dataset's models are.
+    page.goto(url.replace("/train", "/clothes"))
+    page.get_by_test_id("stSelectbox").filter(has_text="Clothes model").click()
+    expect(page.get_by_role("option", name="quick-overfit-e2e", exact=False)).to_be_visible()
+
+
+def test_the_seed_experiment_shows_overfitting_live(page, app_url):
+    page.goto(f"{app_url}/train")
+    page.get_by_test_id("stSelectbox").filter(has_text="Preset").click()
+    page.get_by_role("option", name="Seed experiment").click()
+    expect(page.get_by_text("The tutorial's experiment")).to_be_visible()
+    page.get_by_role("button", name="Train with and without dropout").click()
+    for _ in range(240):
+        page.wait_for_timeout(500)
+        if plotted_epochs(page) >= 20:
+            break
+    assert plotted_epochs(page) >= 20
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.get_by_role("heading", name="Run", exact=False).first.scroll_into_view_if_needed()
+    page.screenshot(path=ARTIFACTS / "train-seed-experiment.png")
+    page.get_by_role("button", name="Stop").click()
+    expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=15_000)

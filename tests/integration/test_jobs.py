@@ -1,0 +1,160 @@
+"""The job manager with real worker processes on the real datasets: queueing, the cap, stop,
+a crashing or killed worker, and recovery after a server restart."""
+
+import os
+import signal
+import time
+from dataclasses import replace
+
+import pytest
+
+from mnistcore.checkpoints import load_checkpoint
+from mnistcore.history import History
+from mnistcore.jobs import JobLimits, JobManager, QueueFull
+from mnistcore.training import EpochMetrics, TrainConfig
+
+TINY = TrainConfig(dataset="mnist", arch="logreg", epochs=2, train_size=500, batch_size=50)
+
+
+@pytest.fixture
+def manager(tmp_path):
+    managers = []
+
+    def make(**limits):
+        m = JobManager(History(tmp_path / "history.sqlite"), tmp_path / "models", JobLimits(**limits))
+        managers.append(m)
+        return m
+
+    yield make
+    for m in managers:
+        m.close()
+
+
+def wait_for(condition, timeout=120, every=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("timed out")
+
+
+def test_jobs_queue_behind_the_cap_and_all_finish(manager):
+    jobs = manager(max_running=1)
+    ids = [jobs.submit("ann", f"job {i}", [TINY]) for i in range(3)]
+    most_running = 0
+    while any(jobs.history.job(i).active for i in ids):
+        running = [i for i in ids if jobs.history.job(i).status == "running"]
+        most_running = max(most_running, len(running))
+        queued = [i for i in ids if jobs.history.job(i).status == "queued"]
+        assert [jobs.history.queue_position(i) for i in queued] == list(range(1, len(queued) + 1))
+        time.sleep(0.05)
+    assert most_running == 1
+    for i in ids:
+        assert jobs.history.job(i).status == "completed"
+        (run,) = jobs.history.runs(i)
+        assert [e["epoch"] for e in jobs.history.epochs(run.id)] == [1, 2]
+        assert run.test_accuracy > 0.6
+        model, card = load_checkpoint(run.checkpoint)
+        assert card["best_epoch"] == run.best_epoch
+
+
+def test_a_pair_trains_in_lockstep_and_each_session_sees_its_own(manager):
+    jobs = manager(max_running=2)
+    pair = jobs.submit("ann", "pair", [TINY, replace(TINY, dropout=0.5)])
+    other = jobs.submit("bob", "solo", [TINY])
+    wait_for(lambda: not jobs.history.job(pair).active and not jobs.history.job(other).active)
+    assert [j.id for j in jobs.history.jobs(owner="ann")] == [pair]
+    assert [j.id for j in jobs.history.jobs(owner="bob")] == [other]
+    labels = [r.label for r in jobs.history.runs(pair)]
+    assert labels == ["logreg, no dropout", "logreg, dropout 0.5"]
+
+
+def test_stop_ends_a_run_promptly_and_keeps_its_best_epoch(manager):
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "long", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    run = jobs.history.runs(job)[0]
+    wait_for(lambda: len(jobs.history.epochs(run.id)) >= 1 and jobs.history.job(job).batch > 0)
+    asked = time.monotonic()
+    jobs.stop(job)
+    wait_for(lambda: not jobs.history.job(job).active, timeout=30)
+    assert time.monotonic() - asked < 10  # stopping, the test evaluation and the save included
+    assert jobs.history.job(job).status == "stopped"
+    run = jobs.history.runs(job)[0]
+    assert run.status == "stopped" and run.best_epoch >= 1 and len(jobs.history.epochs(run.id)) < 50
+    load_checkpoint(run.checkpoint)
+
+
+def test_a_queued_job_can_be_cancelled(manager):
+    jobs = manager(max_running=1)
+    first = jobs.submit("ann", "first", [TINY])
+    second = jobs.submit("ann", "second", [TINY])
+    jobs.stop(second)
+    assert jobs.history.job(second).status == "cancelled"
+    wait_for(lambda: jobs.history.job(first).status == "completed")
+    assert jobs.history.job(second).status == "cancelled"
+
+
+def test_a_diverging_run_fails_with_a_reason(manager):
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "lr 10", [TrainConfig(dataset="mnist", arch="mlp", epochs=3, lr=10.0, train_size=2000)])
+    wait_for(lambda: not jobs.history.job(job).active)
+    j = jobs.history.job(job)
+    assert j.status == "diverged" and "learning rate 10 is too high" in j.message
+
+
+def test_a_killed_worker_is_reported_and_the_queue_goes_on(manager):
+    jobs = manager(max_running=1)
+    doomed = jobs.submit("ann", "doomed", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    after = jobs.submit("ann", "after", [TINY])
+    wait_for(lambda: jobs.history.job(doomed).batch > 0)
+    os.kill(jobs._workers[doomed].pid, signal.SIGKILL)
+    wait_for(lambda: not jobs.history.job(doomed).active, timeout=10)
+    assert jobs.history.job(doomed).status == "failed"
+    assert "stopped unexpectedly" in jobs.history.job(doomed).message
+    wait_for(lambda: jobs.history.job(after).status == "completed")
+
+
+def test_a_worker_that_cannot_load_its_data_fails_with_the_fix(manager, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_DATA", str(tmp_path / "no-data"))
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "no data", [TINY])
+    wait_for(lambda: not jobs.history.job(job).active)
+    assert jobs.history.job(job).status == "failed"
+    assert "python -m mnistcore data" in jobs.history.job(job).message
+
+
+def test_each_student_may_queue_only_a_few_runs(manager):
+    jobs = manager(max_running=1, max_queued_per_owner=2)
+    jobs.submit("ann", "running", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    wait_for(lambda: jobs.running())
+    jobs.submit("ann", "1", [TINY])
+    jobs.submit("ann", "2", [TINY])
+    with pytest.raises(QueueFull, match="already have 2 runs waiting"):
+        jobs.submit("ann", "3", [TINY])
+    jobs.submit("bob", "bob's", [TINY])  # another student is not blocked
+
+
+def test_a_restarted_server_marks_interrupted_runs_and_keeps_finished_ones(tmp_path):
+    history = History(tmp_path / "history.sqlite")
+    done = history.add_job("ann", "done", [TINY])
+    history.start_job(done)
+    run = history.runs(done)[0]
+    history.add_epoch(run.id, EpochMetrics(0, 1, 0.5, 0.4, 0.9, 1.0, True))
+    history.set_run(run.id, status="completed", best_epoch=1, checkpoint="x.pt")
+    history.finish_job(done, "completed", "Training finished.")
+    dead = history.add_job("ann", "was training", [TINY])
+    history.start_job(dead)
+    waiting = history.add_job("ann", "was waiting", [TINY])
+
+    manager = JobManager(History(tmp_path / "history.sqlite"), tmp_path / "models", JobLimits(max_running=1))
+    try:
+        assert manager.history.job(dead).status == "interrupted"
+        assert manager.history.runs(dead)[0].status == "interrupted"
+        assert manager.history.job(done).status == "completed"
+        assert manager.history.runs(done)[0].checkpoint == "x.pt"
+        assert len(manager.history.epochs(run.id)) == 1
+        wait_for(lambda: manager.history.job(waiting).status == "completed")  # the queue survives
+    finally:
+        manager.close()

@@ -1,0 +1,119 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from mnistcore import catalog
+from mnistcore.charts import enlarge, probability_bars
+from mnistcore.errors import CheckpointError
+from mnistcore.images import prepare_photo
+from mnistcore.inference import Prediction, classify, prepare_input
+from mnistcore.models import build_model
+
+
+def shirt(size=(300, 200), item="black", paper="white", mode="RGB"):
+    """A T-shaped dark item photographed on light paper, off-centre."""
+    image = Image.new(mode, size, paper)
+    d = ImageDraw.Draw(image)
+    d.rectangle((30, 40, 150, 70), fill=item)  # sleeves
+    d.rectangle((65, 40, 115, 180), fill=item)  # body
+    return image
+
+
+def test_a_photo_is_fitted_like_fashion_mnist_light_item_on_black_filling_the_frame():
+    x = prepare_photo(shirt())
+    assert x.shape == (1, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
+    img = x[0, 0]
+    assert img[0, 0] == 0 and img[14, 14] > 0.9  # background black, the item light
+    rows, cols = img.gt(0.1).any(1).nonzero(), img.gt(0.1).any(0).nonzero()
+    assert rows.max() - rows.min() + 1 == 28  # the longer side fills the frame
+    assert abs((cols.min() + cols.max()) / 2 - 13.5) <= 1  # and the item is centred
+
+
+def test_either_polarity_and_transparency_give_the_same_input():
+    on_white = prepare_photo(shirt())
+    on_black = prepare_photo(shirt(item="white", paper="black"))
+    transparent = prepare_photo(shirt(item=(0, 0, 0, 255), paper=(0, 0, 0, 0), mode="RGBA"))
+    assert torch.allclose(on_white, on_black, atol=0.02)
+    assert torch.allclose(on_white, transparent, atol=0.02)
+
+
+def test_a_flat_picture_has_nothing_to_classify():
+    assert prepare_photo(Image.new("RGB", (64, 64), "gray")) is None
+
+
+def test_digits_take_the_mnist_recipe_and_clothes_the_fashion_one():
+    stroke = np.zeros((280, 280), np.uint8)
+    stroke[60:220, 130:150] = 255  # a tall thin "1"
+    digit = prepare_input(stroke, "mnist")[0, 0]
+    clothes = prepare_input(stroke, "fashion")[0, 0]
+    assert digit.gt(0.1).any(1).sum() == 20  # MNIST: into a 20x20 box
+    assert clothes.gt(0.1).any(1).sum() == 28  # Fashion-MNIST: the whole frame
+
+
+def test_classify_gives_named_probabilities_that_sum_to_one():
+    torch.manual_seed(0)
+    prediction = classify(build_model("logreg"), torch.rand(1, 1, 28, 28), "fashion")
+    assert prediction.probabilities.shape == (10,)
+    assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert prediction.label == prediction.classes[prediction.probabilities.argmax()]
+    assert prediction.classes[0] == "T-shirt/top"
+
+
+def test_the_top_bar_is_highlighted_and_labelled():
+    p = np.array([0.05, 0.7, 0.25, 0, 0, 0, 0, 0, 0, 0])
+    bars = probability_bars(p, tuple("0123456789")).data[0]
+    assert len(set(bars.marker.color)) == 2 and bars.marker.color[1] != bars.marker.color[0]
+    assert bars.text[1] == "70%" and bars.text[3] == ""
+
+
+def test_enlarge_keeps_pixels_crisp():
+    big = enlarge(np.eye(28, dtype=np.float32), 112)
+    assert big.shape == (112, 112) and set(np.unique(big)) == {0, 255}
+
+
+@pytest.fixture
+def model_dirs(tmp_path, monkeypatch):
+    shipped = tmp_path / "checkpoints"
+    shipped.mkdir()
+    monkeypatch.setattr(catalog, "SHIPPED_DIR", shipped)
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path / "runs"))
+    return shipped, tmp_path / "runs" / "saved"
+
+
+def put(folder, name, **card):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.pt").write_bytes(b"weights")
+    (folder / f"{name}.json").write_text(json.dumps({"arch": "mlp", **card}))
+
+
+def test_catalog_lists_shipped_models_then_saved_runs_by_dataset(model_dirs):
+    shipped, saved = model_dirs
+    put(shipped, "mnist-mlp", dataset="mnist", test_accuracy=0.981)
+    put(shipped, "fashion-mlp", dataset="fashion")
+    put(saved, "my-run", dataset="mnist")
+    (shipped / "orphan.json").write_text(json.dumps({"dataset": "mnist"}))  # no weights
+    (shipped / "broken.json").write_text("{not json")
+    (shipped / "broken.pt").write_bytes(b"")
+    entries = catalog.list_models("mnist")
+    assert [(e.name, e.shipped) for e in entries] == [("mnist-mlp", True), ("my-run", False)]
+    assert entries[0].title == "mnist-mlp (mlp, test accuracy 98.1%)"
+
+
+@pytest.mark.parametrize("name", ["../secret", "a/b", "..", ".hidden", "", "x" * 100, "runs/../../etc"])
+def test_a_model_name_can_never_point_outside_the_model_folders(model_dirs, name):
+    with pytest.raises(CheckpointError, match="not a valid model name"):
+        catalog.checkpoint_path(name, shipped=False)
+
+
+def test_a_plain_name_resolves_inside_its_folder(model_dirs):
+    shipped, saved = model_dirs
+    assert catalog.checkpoint_path("mnist-cnn", shipped=True) == shipped / "mnist-cnn.pt"
+    assert catalog.checkpoint_path("run-3", shipped=False) == saved / "run-3.pt"
+
+
+def test_prediction_reports_its_top_class():
+    p = Prediction(np.array([0.1, 0.6, 0.3]), ("a", "b", "c"))
+    assert (p.index, p.label, p.confidence) == (1, "b", 0.6)
