@@ -59,7 +59,7 @@ checkpoints/mnist-mlp.pt: | setup
 checkpoints/mnist-cnn.pt: | setup
 	$(TRAIN) --dataset mnist --arch cnn --dropout 0.3 --epochs 15 --lr 0.001 --augment --cosine
 checkpoints/fashion-mlp.pt: | setup
-	$(TRAIN) --dataset fashion --arch mlp --dropout 0.2 --epochs 30 --cosine
+	$(TRAIN) --dataset fashion --arch mlp --dropout 0.3 --epochs 40 --lr 0.001 --cosine
 checkpoints/fashion-cnn.pt: | setup
 	$(TRAIN) --dataset fashion --arch cnn --dropout 0.3 --epochs 15 --lr 0.001 --cosine
 

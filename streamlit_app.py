@@ -4,6 +4,10 @@ from pages.common import student_id
 
 st.set_page_config(page_title="How small networks read handwriting", page_icon="✍️", layout="wide")
 student_id()  # on every page, so a reload anywhere keeps this student's runs
+for key in [k for k in st.session_state if str(k).startswith("train_")]:
+    # Streamlit forgets a page's widget values when you leave it; re-saving them here keeps the
+    # Train page's settings while a student draws.
+    st.session_state[key] = st.session_state[key]
 
 st.navigation({
     "Try it": [

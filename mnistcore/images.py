@@ -32,13 +32,13 @@ def read_image(source: str | Path | bytes, name: str | None = None) -> Image.Ima
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_PIXELS:
-                raise PreprocessError(f"{name} is {image.width} x {image.height} pixels; "
-                                      f"the limit is {MAX_PIXELS:,} pixels.")
+                raise PreprocessError(f"{name} has too many pixels ({image.width} x {image.height}); "
+                                      f"the limit is {MAX_PIXELS:,}.")
             image.load()
     except PreprocessError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise PreprocessError(f"{name} has too many pixels to open safely.") from None
+        raise PreprocessError(f"{name} has too many pixels to open safely; the limit is {MAX_PIXELS:,}.") from None
     except UnidentifiedImageError:
         raise PreprocessError(f"{name} is not an image this app can read (PNG or JPEG).") from None
     except (OSError, SyntaxError, ValueError):

@@ -63,6 +63,10 @@ class TrainConfig:
         return f"{self.arch}, dropout {self.dropout:g}" if self.dropout else f"{self.arch}, no dropout"
 
 
+# A mean cross-entropy this far above chance (ln 10 = 2.3) means the weights have blown up;
+# nothing learns back from there, so the run is stopped as diverged.
+EXPLODED_LOSS = 100.0
+
 # Fields that decide which batches a model sees: lockstep runs must agree on them.
 SHARED_FIELDS = ("dataset", "epochs", "batch_size", "train_size", "seed", "augment")
 
@@ -183,8 +187,8 @@ def train(configs: TrainConfig | Sequence[TrainConfig], data: TrainData | None =
     def diverge(i: int, epoch: int, value: float) -> None:
         run = runs[i]
         run.status = "diverged"
-        run.message = (f"{run.config.label}: the loss became {value} in epoch {epoch}, so training "
-                       f"stopped. The learning rate {run.config.lr:g} is too high; try a smaller "
+        run.message = (f"{run.config.label}: the training loss exploded to {value:.3g} in epoch {epoch}, "
+                       f"so training stopped. The learning rate {run.config.lr:g} is too high; try a smaller "
                        f"one (the seeds use 0.003).")
 
     for epoch in range(1, first.epochs + 1):
@@ -211,9 +215,9 @@ def train(configs: TrainConfig | Sequence[TrainConfig], data: TrainData | None =
             if (b + 1) % report_every == 0 or b + 1 == batches:
                 # Checking here, not every batch, avoids a device sync per step.
                 for i in list(active):
-                    total = loss_sums[i].item()
-                    if not math.isfinite(total):
-                        diverge(i, epoch, total)
+                    mean = loss_sums[i].item() / (b + 1)
+                    if not math.isfinite(mean) or mean > EXPLODED_LOSS:
+                        diverge(i, epoch, mean)
                         active.remove(i)
                 if not active:
                     break

@@ -24,17 +24,18 @@ owner = student_id()
 
 
 def apply_preset():
-    preset = PRESETS.get(st.session_state.preset)
+    preset = PRESETS.get(st.session_state.train_preset)
     if preset is None:
         return
     c = preset.config
-    st.session_state.update(dataset=c.dataset, arch=c.arch, dropout=preset.dropout, epochs=c.epochs, lr=c.lr,
-                            batch_size=c.batch_size, train_size=c.train_size or 50000, seed=c.seed,
-                            patience=c.patience or 0, augment=c.augment)
+    values = dict(dataset=c.dataset, arch=c.arch, dropout=preset.dropout, epochs=c.epochs, lr=c.lr,
+                  batch_size=c.batch_size, train_size=c.train_size or 50000, seed=c.seed,
+                  patience=c.patience or 0, augment=c.augment)
+    st.session_state.update({f"train_{k}": v for k, v in values.items()})
 
 
-if "dataset" not in st.session_state:
-    st.session_state.preset = "Quick overfit"
+if "train_dataset" not in st.session_state:
+    st.session_state.train_preset = "Quick overfit"
     apply_preset()
 
 st.title("Train a network")
@@ -43,29 +44,30 @@ st.caption("Train with and without dropout on the very same batches and watch th
 
 controls, view = st.columns([1, 2], gap="large")
 with controls:
-    st.selectbox("Preset", [*PRESETS, "Custom"], key="preset", on_change=apply_preset)
-    if st.session_state.preset in PRESETS:
-        st.caption(PRESETS[st.session_state.preset].what_to_see)
-    st.segmented_control("Dataset", list(DATASETS), key="dataset",
+    st.selectbox("Preset", [*PRESETS, "Custom"], key="train_preset", on_change=apply_preset)
+    if st.session_state.train_preset in PRESETS:
+        st.caption(PRESETS[st.session_state.train_preset].what_to_see)
+    st.segmented_control("Dataset", list(DATASETS), key="train_dataset",
                          format_func=lambda d: DATASETS[d].title)
-    st.selectbox("Model", list(ARCH_NAMES), key="arch", format_func=ARCH_NAMES.get)
-    st.slider("Dropout p (for the run with dropout)", 0.05, 0.7, step=0.05, key="dropout")
-    st.slider("Epochs", 1, 60, key="epochs")
-    st.select_slider("Learning rate (Adam)", LEARNING_RATES, key="lr")
-    st.select_slider("Batch size", [16, 32, 64, 128, 256], key="batch_size")
-    st.select_slider("Training images", TRAIN_SIZES, key="train_size",
+    st.selectbox("Model", list(ARCH_NAMES), key="train_arch", format_func=ARCH_NAMES.get)
+    st.slider("Dropout p (for the run with dropout)", 0.05, 0.7, step=0.05, key="train_dropout")
+    st.slider("Epochs", 1, 60, key="train_epochs")
+    st.select_slider("Learning rate (Adam)", LEARNING_RATES, key="train_lr")
+    st.select_slider("Batch size", [16, 32, 64, 128, 256], key="train_batch_size")
+    st.select_slider("Training images", TRAIN_SIZES, key="train_train_size",
                      help="Fewer images overfit sooner: the network can memorise them.")
     with st.expander("More settings"):
-        st.number_input("Early-stopping patience (0: off)", 0, 60, key="patience",
+        st.number_input("Early-stopping patience (0: off)", 0, 60, key="train_patience",
                         help="Stop after this many epochs without a better validation loss.")
-        st.number_input("Seed", 0, 10_000, key="seed")
-        st.toggle("Augment (random shift, rotation, scale, stroke)", key="augment")
+        st.number_input("Seed", 0, 10_000, key="train_seed")
+        st.toggle("Augment (random shift, rotation, scale, stroke)", key="train_augment")
 
     s = st.session_state
     try:
-        base = TrainConfig(dataset=s.dataset, arch=s.arch, dropout=0.0, epochs=s.epochs, lr=s.lr,
-                           batch_size=s.batch_size, train_size=None if s.train_size == 50000 else s.train_size,
-                           patience=s.patience or None, seed=s.seed, augment=s.augment)
+        base = TrainConfig(dataset=s.train_dataset, arch=s.train_arch, dropout=0.0, epochs=s.train_epochs,
+                           lr=s.train_lr, batch_size=s.train_batch_size,
+                           train_size=None if s.train_train_size == 50000 else s.train_train_size,
+                           patience=s.train_patience or None, seed=s.train_seed, augment=s.train_augment)
     except (ValueError, MnistcoreError) as exc:
         st.error(f"These settings cannot train: {exc}")
         base = None
@@ -74,7 +76,7 @@ with controls:
                         disabled=base is None, use_container_width=True)
     single = st.button("Train without dropout only", disabled=base is None, use_container_width=True)
     if compare or single:
-        configs = [base, replace(base, dropout=s.dropout)] if compare else [base]
+        configs = [base, replace(base, dropout=s.train_dropout)] if compare else [base]
         title = f"{ARCH_NAMES[base.arch]} on {DATASETS[base.dataset].title}"
         try:
             st.session_state.watching = manager.submit(owner, title, configs)

@@ -134,3 +134,10 @@ def test_cosine_schedule_anneals_the_learning_rate_epoch_by_epoch(tiny_data, mon
     per_epoch = sorted(set(rates), reverse=True)
     assert len(per_epoch) == 4 and per_epoch[0] == FAST.lr and per_epoch[-1] < FAST.lr / 5
     assert rates == sorted(rates, reverse=True)
+
+
+def test_a_learning_rate_of_10_explodes_the_loss_and_stops_as_diverged(tiny_data):
+    finished = run_to_end(train(replace(FAST, lr=10.0, epochs=5), data=tiny_data))
+    assert finished.status == "diverged"
+    assert "exploded" in finished.message and "learning rate 10 is too high" in finished.message
+    assert finished.results[0].epochs_trained < 5
