@@ -74,7 +74,8 @@ def loss_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None,
                             marker=dict(symbol="star", size=16, color=colour, line=dict(color="black", width=1)))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
                       xaxis=dict(title="epoch", range=[0.5, (epochs or 1) + 0.5] if epochs else None),
-                      yaxis=dict(title="loss (cross-entropy)", rangemode="tozero"),
+                      # Not from zero: the upturn of the validation loss is what the class should see.
+                      yaxis=dict(title="loss (cross-entropy)", range=None if any(r for _, r in series) else [0, 1]),
                       legend=dict(orientation="h", y=-0.2))
     return fig
 

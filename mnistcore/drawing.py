@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
-from torchvision.transforms.v2 import functional as TF
 
 BOX = 20
 FRAME = 28
@@ -54,21 +54,25 @@ def to_ink(image: np.ndarray | Image.Image) -> np.ndarray:
     return np.clip((a - background) / max(1.0 - background, 1e-6), 0.0, 1.0)
 
 
+def crop_and_fit(image: np.ndarray, mask: np.ndarray, box: int) -> tuple[np.ndarray, np.ndarray]:
+    """Crop to the bounding box of ``mask``, then scale (anti-aliased) so the longer side is
+    ``box`` pixels, stretched to full brightness. Returns (cropped, fitted)."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    cropped = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = cropped.shape
+    size = (max(1, round(h * box / max(h, w))), max(1, round(w * box / max(h, w))))
+    fitted = F.interpolate(torch.from_numpy(np.ascontiguousarray(cropped))[None, None], size=size,
+                           mode="bilinear", antialias=True, align_corners=False)[0, 0].clamp(0, 1).numpy()
+    return cropped, fitted / fitted.max()  # a thin or faint stroke still reaches full white, as MNIST's do
+
+
 def drawing_steps(image: np.ndarray | Image.Image) -> DrawingSteps | None:
     """All preprocessing steps, or None when there is no ink to read."""
     ink = to_ink(image)
     mask = ink > INK_THRESHOLD
     if mask.sum() < MIN_INK_PIXELS:
         return None
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    cropped = ink[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
-
-    h, w = cropped.shape
-    scale = BOX / max(h, w)
-    size = [max(1, round(h * scale)), max(1, round(w * scale))]
-    boxed = TF.resize(torch.from_numpy(np.ascontiguousarray(cropped))[None], size, antialias=True)[0]
-    boxed = boxed.clamp(0, 1).numpy()
-    boxed = boxed / boxed.max()  # a thin or faint stroke still reaches full white, as MNIST's do
+    cropped, boxed = crop_and_fit(ink, mask, BOX)
 
     # Place the box so that its centre of mass lands on pixel (14, 14), where MNIST puts it,
     # staying inside the frame.

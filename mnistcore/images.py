@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
-from torchvision.transforms.v2 import functional as TF
 
+from .drawing import crop_and_fit
 from .errors import PreprocessError
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -63,14 +63,8 @@ def prepare_photo(image: Image.Image) -> torch.Tensor | None:
     mask = gray > 0.05
     if not mask.any():
         return None
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    item = torch.from_numpy(np.ascontiguousarray(gray[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]))
-    h, w = item.shape
-    scale = 28 / max(h, w)
-    size = [max(1, round(h * scale)), max(1, round(w * scale))]
-    item = TF.resize(item[None], size, antialias=True)[0].clamp(0, 1)
-    item = item / item.max()
+    _, item = crop_and_fit(gray, mask, 28)
     frame = torch.zeros(28, 28)
-    top, left = (28 - size[0]) // 2, (28 - size[1]) // 2
-    frame[top:top + size[0], left:left + size[1]] = item
+    top, left = (28 - item.shape[0]) // 2, (28 - item.shape[1]) // 2
+    frame[top:top + item.shape[0], left:left + item.shape[1]] = torch.from_numpy(item)
     return frame[None, None]

@@ -8,6 +8,7 @@ import secrets
 
 import numpy as np
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 from mnistcore.catalog import ModelEntry, list_models, runs_dir
 from mnistcore.charts import enlarge, probability_bars
@@ -16,6 +17,14 @@ from mnistcore.errors import MnistcoreError
 from mnistcore.history import History
 from mnistcore.inference import Prediction
 from mnistcore.jobs import JobManager
+
+if PagesManager.uses_pages_directory:
+    # Streamlit runs a folder called pages/ as an old-style multipage app until st.navigation has
+    # run once in the process, so the first visitor after a start who comes straight to /train
+    # would get the page without streamlit_app.py (and a sidebar of file names). Every page
+    # imports this module: switch the old style off and run again, the new way.
+    PagesManager.uses_pages_directory = False
+    st.rerun()
 
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the model ...")

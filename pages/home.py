@@ -1,6 +1,7 @@
 import streamlit as st
 
 from mnistcore.models import build_model, count_parameters
+from pages import common  # noqa: F401  (every page imports it first: see there)
 
 st.title("How small neural networks read handwriting")
 st.write(

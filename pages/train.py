@@ -109,7 +109,7 @@ def live_view(job_id):
         st.warning(job.message + " The best epoch so far was kept.", icon=":material/stop_circle:")
     else:
         st.error(f"This run {STATUS_TEXT.get(job.status, job.status)}. {job.message}", icon=":material/error:")
-    if job.active and st.button("Stop", icon=":material/stop:", key=f"stop-{job.id}"):
+    if job.active and st.button("Stop training", icon=":material/stop:", key=f"stop-{job.id}"):
         manager.stop(job.id)
     st.plotly_chart(loss_curves(series, job.epochs), key=f"loss-{job.id}", config={"displayModeBar": False})
     st.plotly_chart(accuracy_curves(series, job.epochs), key=f"acc-{job.id}", config={"displayModeBar": False})

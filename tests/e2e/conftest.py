@@ -1,6 +1,7 @@
 """The real app under `streamlit run`, driven by Debian's chromium through Playwright.
 A missing browser is a failure, never a skip: `make test` installs it."""
 
+import contextlib
 import os
 import shutil
 import socket
@@ -25,16 +26,18 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
+@contextlib.contextmanager
+def serve_app(folder: Path):
+    """`streamlit run` on a free port, with its runs under ``folder``; yields its URL. The app
+    must log no traceback while it serves."""
     port = free_port()
-    log = open(tmp_path_factory.mktemp("app") / "streamlit.log", "w+")
+    log = open(folder / "streamlit.log", "w+")
     started = time.monotonic()
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-        env={**os.environ, "MNISTCORE_RUNS": str(tmp_path_factory.mktemp("runs"))})
+        env={**os.environ, "MNISTCORE_RUNS": str(folder / "runs")})
     url = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -52,8 +55,14 @@ def app_url(tmp_path_factory):
         server.terminate()
         server.wait(timeout=10)
         log.seek(0)
-        errors = [line for line in log if "Traceback" in line]
-        assert not errors, "the app logged a traceback"
+        text = log.read()
+        assert "Traceback" not in text, f"the app logged a traceback:\n{text}"
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    with serve_app(tmp_path_factory.mktemp("app")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

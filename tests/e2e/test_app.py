@@ -1,7 +1,10 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
+
+from tests.e2e.conftest import serve_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -13,3 +16,17 @@ def test_every_page_runs_without_an_exception(page, tmp_path, monkeypatch):
     at.switch_page(page).run()
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.e2e
+def test_the_first_visitor_after_a_start_who_comes_straight_to_a_page_gets_the_app(browser, tmp_path):
+    # Streamlit serves a folder called pages/ old-style until st.navigation has run once.
+    with serve_app(tmp_path) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/train")
+        expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav).to_contain_text("Draw a digit")
+        expect(nav).not_to_contain_text("common")
+        assert "student=" in page.url  # the entry script ran
+        page.close()

@@ -31,7 +31,7 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
         if counts[-1] >= 6:
             break
     assert counts[-1] >= 6 and len(set(counts)) >= 3, counts
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=15_000)
     stopped_at = plotted_epochs(page)
     assert stopped_at < 25
@@ -63,13 +63,14 @@ def test_the_seed_experiment_shows_overfitting_live(page, app_url):
     page.get_by_role("option", name="Seed experiment").click()
     expect(page.get_by_text("The tutorial's experiment")).to_be_visible()
     page.get_by_role("button", name="Train with and without dropout").click()
-    for _ in range(240):
+    # Enough epochs for the no-dropout validation loss to have turned up (it bottoms out at 7-11).
+    for _ in range(600):
         page.wait_for_timeout(500)
-        if plotted_epochs(page) >= 20:
+        if plotted_epochs(page) >= 16:
             break
-    assert plotted_epochs(page) >= 20
+    assert plotted_epochs(page) >= 16
     ARTIFACTS.mkdir(exist_ok=True)
     page.get_by_role("heading", name="Run", exact=False).first.scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "train-seed-experiment.png")
-    page.get_by_role("button", name="Stop").click()
+    page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=15_000)
