@@ -55,7 +55,6 @@ def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Eve
 def main(argv: list[str]) -> int:
     db, job_id, models_dir, threads = argv
     torch.set_num_threads(int(threads))
-    os.nice(10)  # the server's answers to drawings come first; training takes what is left
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     history = History(db)

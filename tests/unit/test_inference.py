@@ -1,3 +1,4 @@
+import io
 import json
 
 import numpy as np
@@ -7,8 +8,8 @@ from PIL import Image, ImageDraw
 
 from mnistcore import catalog
 from mnistcore.charts import enlarge, probability_bars
-from mnistcore.errors import CheckpointError
-from mnistcore.images import prepare_photo
+from mnistcore.errors import CheckpointError, PreprocessError
+from mnistcore.images import prepare_photo, read_image
 from mnistcore.inference import Prediction, classify, prepare_input
 from mnistcore.models import build_model
 
@@ -117,3 +118,26 @@ def test_a_plain_name_resolves_inside_its_folder(model_dirs):
 def test_prediction_reports_its_top_class():
     p = Prediction(np.array([0.1, 0.6, 0.3]), ("a", "b", "c"))
     assert (p.index, p.label, p.confidence) == (1, "b", 0.6)
+
+
+def png(image):
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("data, says", [
+    (b"not a picture at all", "is not an image this app can read"),
+    (png(Image.effect_noise((120, 120), 50))[:900], "is damaged or truncated"),
+    (png(Image.new("1", (5000, 5000))), "has too many pixels"),
+    (png(Image.new("1", (12_000, 12_000))), "has too many pixels"),  # past PIL's own bomb limit too
+    (b"\x89PNG" + bytes(6 * 1024 * 1024), "the limit is 5 MB"),
+])
+def test_unreadable_uploads_get_a_message_that_says_what_is_wrong(data, says):
+    with pytest.raises(PreprocessError, match=says):
+        read_image(data, name="upload.png")
+
+
+def test_a_readable_upload_is_fully_decoded():
+    image = read_image(png(shirt()), name="shirt.png")
+    assert image.size == (300, 200) and prepare_photo(image) is not None
