@@ -29,8 +29,9 @@ POLL_SECONDS = 0.2
 
 
 def default_max_running() -> int:
-    # Half the cores, at least one: each job gets two threads and the server keeps some room.
-    return int(os.environ.get("MNISTCORE_MAX_RUNS", max(1, (os.cpu_count() or 1) // 2)))
+    """MNISTCORE_MAX_RUNS, or half the cores: jobs of two threads each train fastest here."""
+    value = os.environ.get("MNISTCORE_MAX_RUNS", "")
+    return max(1, int(value)) if value.isdigit() else max(1, (os.cpu_count() or 1) // 2)
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,11 @@ class JobManager:
                     continue
                 del self._workers[job_id]
                 job = self.history.job(job_id)
-                if job is not None and job.active:  # the worker died without a word
+                if job is None or not job.active:
+                    continue
+                if process.returncode == -signal.SIGTERM:  # stopped while it was still starting up
+                    self.history.finish_job(job_id, "stopped", "Stopped by the user before training began.")
+                else:  # the worker died without a word
                     self.history.finish_job(job_id, "failed", f"The training worker stopped unexpectedly "
                                                               f"(exit code {process.returncode}).")
             if self._closed:

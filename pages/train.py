@@ -73,8 +73,8 @@ with controls:
         base = None
 
     compare = st.button("Train with and without dropout", type="primary", icon=":material/compare:",
-                        disabled=base is None, use_container_width=True)
-    single = st.button("Train without dropout only", disabled=base is None, use_container_width=True)
+                        disabled=base is None, width="stretch")
+    single = st.button("Train without dropout only", disabled=base is None, width="stretch")
     if compare or single:
         configs = [base, replace(base, dropout=s.train_dropout)] if compare else [base]
         title = f"{ARCH_NAMES[base.arch]} on {DATASETS[base.dataset].title}"
@@ -160,8 +160,9 @@ else:
         for r in runs:
             st.download_button(f"Metrics of {labels[r.id]} (CSV)", history.metrics_csv(r.id),
                                file_name=f"run-{r.id}-metrics.csv", mime="text/csv", key=f"csv-{r.id}")
-    watch = st.selectbox("Watch run", [j.id for j in reversed(mine)], index=None,
-                         format_func=lambda i: f"run {i}: {history.job(i).title}", placeholder="Pick a run to show above")
-    if watch is not None and watch != watching:
-        st.session_state.watching = watch
-        st.rerun()
+    def watch_picked():
+        if st.session_state.watch_pick is not None:
+            st.session_state.watching = st.session_state.watch_pick
+
+    st.selectbox("Watch run", [j.id for j in reversed(mine)], index=None, key="watch_pick", on_change=watch_picked,
+                 format_func=lambda i: f"run {i}: {history.job(i).title}", placeholder="Pick a run to show above")

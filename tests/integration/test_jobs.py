@@ -158,3 +158,12 @@ def test_a_restarted_server_marks_interrupted_runs_and_keeps_finished_ones(tmp_p
         wait_for(lambda: manager.history.job(waiting).status == "completed")  # the queue survives
     finally:
         manager.close()
+
+
+def test_stop_while_the_worker_is_still_starting_counts_as_stopped(manager):
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "impatient", [TINY])
+    wait_for(lambda: jobs.running())
+    jobs.stop(job)  # the worker is still importing torch
+    wait_for(lambda: not jobs.history.job(job).active, timeout=30)
+    assert jobs.history.job(job).status == "stopped"
