@@ -62,7 +62,11 @@ def test_the_seed_experiment_shows_overfitting_live(page, app_url):
     page.get_by_test_id("stSelectbox").filter(has_text="Preset").click()
     page.get_by_role("option", name="Seed experiment").click()
     expect(page.get_by_text("The tutorial's experiment")).to_be_visible()
+    # The preset has reached every widget (a click before that would send the old values).
+    expect(page.get_by_test_id("stSlider").filter(has_text="Training images")).to_contain_text("50000")
+    expect(page.get_by_test_id("stSlider").filter(has_text="Epochs")).to_contain_text("30")
     page.get_by_role("button", name="Train with and without dropout").click()
+    expect(page.get_by_text("Epoch 1 of 30")).to_be_visible()
     # Enough epochs for the no-dropout validation loss to have turned up (it bottoms out at 7-11).
     for _ in range(600):
         page.wait_for_timeout(500)
