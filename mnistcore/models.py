@@ -18,6 +18,8 @@ class Classifier(nn.Module):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.dropout = dropout
+        self.generator: torch.Generator | None = None  # dropout masks; None: torch's global one
+        self.mc_dropout = False  # dropout on in eval mode too: Monte-Carlo dropout
         self.register_buffer("mean", torch.tensor(float(mean)))
         self.register_buffer("std", torch.tensor(float(std)))
 
@@ -25,7 +27,12 @@ class Classifier(nn.Module):
         return (x - self.mean) / self.std
 
     def drop(self, x: torch.Tensor) -> torch.Tensor:
-        return F.dropout(x, self.dropout, self.training) if self.dropout else x
+        if not ((self.training or self.mc_dropout) and self.dropout):
+            return x
+        # Not F.dropout: it can only draw from the global generator, so a model's masks would
+        # depend on whatever else draws random numbers, a lockstep partner included.
+        keep = torch.rand(x.shape, generator=self.generator, device=x.device) >= self.dropout
+        return x * keep / (1.0 - self.dropout)
 
 
 class LogReg(Classifier):

@@ -162,6 +162,8 @@ def train(configs: TrainConfig | Sequence[TrainConfig], data: TrainData | None =
     for config in configs:
         torch.manual_seed(config.seed)  # same seed, same architecture: same initial weights
         model = build_model(config.arch, config.dropout, spec.mean, spec.std).to(device)
+        # Its own dropout generator: a model's masks do not depend on what trains beside it.
+        model.generator = torch.Generator(device).manual_seed(config.seed)
         runs.append(RunResult(config, model))
         # The fused Adam kernel is a third faster than the default on this 2-core CPU.
         optimizers.append(torch.optim.Adam(model.parameters(), lr=config.lr, fused=True))

@@ -35,6 +35,12 @@ def test_lockstep_models_see_exactly_the_same_batches(tiny_data):
     assert not torch.equal(weights(together.results[0].model), weights(together.results[1].model))
 
 
+def test_a_dropout_model_draws_the_same_masks_whatever_trains_beside_it(tiny_data):
+    with_partner = run_to_end(train([replace(FAST, dropout=0.2), replace(FAST, dropout=0.5)], data=tiny_data))
+    alone = run_to_end(train(replace(FAST, dropout=0.2), data=tiny_data))
+    assert torch.equal(weights(with_partner.results[0].model), weights(alone.results[0].model))
+
+
 def test_lockstep_refuses_runs_that_would_see_different_batches(tiny_data):
     with pytest.raises(ValueError, match="batch_size"):
         list(train([FAST, replace(FAST, batch_size=64)], data=tiny_data))
