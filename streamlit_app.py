@@ -17,6 +17,11 @@ st.navigation({
     "Learn": [
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     ],
+    "Look inside": [
+        st.Page("pages/evaluate.py", title="Evaluate a model", icon=":material/grid_on:"),
+        st.Page("pages/inside.py", title="Inside the network", icon=":material/visibility:"),
+        st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/photo_library:"),
+    ],
     "About": [
         st.Page("pages/home.py", title="About this lab", icon=":material/school:"),
     ],

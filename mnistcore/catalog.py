@@ -70,11 +70,15 @@ def list_models(dataset: str | None = None) -> list[ModelEntry]:
 def save_model(source: Path | str, name: str) -> ModelEntry:
     """Publish a trained run's checkpoint under a name, so the Draw and Clothes pages offer it."""
     from .checkpoints import load_checkpoint, save_checkpoint
+    from .snapshots import load_snapshots, save_snapshots
 
     path = checkpoint_path(name, shipped=False)
     if path.exists() or checkpoint_path(name, shipped=True).exists():
         raise CheckpointError(f"A model called {name!r} already exists; choose another name.")
     model, card = load_checkpoint(source)
     card = {**card, "name": name}
+    snapshots = load_snapshots(source)
+    if snapshots:  # first, so a model never appears without the replay it was saved with
+        save_snapshots(path, snapshots)
     save_checkpoint(path, model, card)
     return ModelEntry(name, path, card, shipped=False)

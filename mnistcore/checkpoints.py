@@ -53,7 +53,7 @@ def card_path(path: Path | str) -> Path:
     return Path(path).with_suffix(".json")
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -71,8 +71,8 @@ def save_checkpoint(path: Path | str, model: nn.Module, card: dict) -> Path:
     path = Path(path)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     try:
-        _atomic_write(path, lambda f: torch.save({"card": card, "state_dict": state}, f))
-        _atomic_write(card_path(path), lambda f: f.write(json.dumps(card, indent=2).encode()))
+        atomic_write(path, lambda f: torch.save({"card": card, "state_dict": state}, f))
+        atomic_write(card_path(path), lambda f: f.write(json.dumps(card, indent=2).encode()))
     except OSError as exc:
         raise CheckpointError(f"Could not save checkpoint {path}: {exc.strerror or exc}") from exc
     return path

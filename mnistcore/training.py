@@ -109,6 +109,7 @@ class EpochMetrics:
 class EpochEnd:
     epoch: int
     metrics: tuple[EpochMetrics, ...]
+    models: tuple[nn.Module, ...]  # every run's model as it is now (index = EpochMetrics.run), to snapshot
 
 
 @dataclass
@@ -248,7 +249,7 @@ def train(configs: TrainConfig | Sequence[TrainConfig], data: TrainData | None =
                 run.message = (f"{run.config.label}: validation loss did not improve for {patience} "
                                f"epochs; stopped at epoch {epoch}, kept epoch {run.best_epoch}.")
         if metrics:
-            yield EpochEnd(epoch, tuple(metrics))
+            yield EpochEnd(epoch, tuple(metrics), tuple(r.model for r in runs))
         if not any(r.status == "training" for r in runs):
             break
 

@@ -18,6 +18,7 @@ from .data import load_split
 from .errors import MnistcoreError
 from .evaluation import evaluate
 from .history import History
+from .snapshots import save_snapshots, take_snapshot, wants_snapshot
 from .training import EpochEnd, Finished, Progress, train
 
 PROGRESS_EVERY_SECONDS = 0.25  # progress rows written at most this often
@@ -28,6 +29,7 @@ def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Eve
     runs = history.runs(job_id)
     parent = os.getppid()
     last_write = 0.0
+    snapshots = [{} for _ in runs]  # for the Inside page's epoch replay
     for event in train([r.config for r in runs], stop=stop):
         if isinstance(event, Progress):
             if os.getppid() != parent:  # the server died: its successor marks this job interrupted
@@ -39,6 +41,9 @@ def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Eve
         elif isinstance(event, EpochEnd):
             for m in event.metrics:
                 history.add_epoch(runs[m.run].id, m)
+                config = runs[m.run].config
+                if wants_snapshot(config.arch, m.epoch, config.epochs):
+                    snapshots[m.run][m.epoch] = take_snapshot(event.models[m.run])
         elif isinstance(event, Finished):
             test = load_split(runs[0].config.dataset, "test")
             for row, result in zip(runs, event.results):
@@ -47,6 +52,8 @@ def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Eve
                     loss, accuracy = evaluate(result.model, test.images, test.labels)
                     path = models_dir / f"run-{row.id}.pt"
                     save_checkpoint(path, result.model, make_card(result, loss, accuracy, name=f"run-{row.id}"))
+                    if snapshots[row.position]:
+                        save_snapshots(path, snapshots[row.position])
                     values.update(best_epoch=result.best_epoch, test_accuracy=accuracy, checkpoint=str(path))
                 history.set_run(row.id, **values)
             history.finish_job(job_id, event.status, event.message)

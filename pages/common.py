@@ -11,9 +11,12 @@ import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
 from mnistcore.catalog import ModelEntry, list_models, runs_dir
-from mnistcore.charts import enlarge, probability_bars
+from mnistcore.charts import probability_bars
+from mnistcore.pictures import enlarge
 from mnistcore.checkpoints import load_checkpoint
+from mnistcore.data import load_split
 from mnistcore.errors import MnistcoreError
+from mnistcore.evaluation import Evaluation, evaluate_split
 from mnistcore.history import History
 from mnistcore.inference import Prediction
 from mnistcore.jobs import JobManager
@@ -41,17 +44,34 @@ def load_model(entry: ModelEntry):
         st.stop()
 
 
-def pick_model(dataset: str, label: str, key: str) -> ModelEntry:
+def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn") -> ModelEntry:
+    """A model of ``dataset`` (any when None), the first ``arch`` one to begin with."""
     models = list_models(dataset)
     if not models:
-        st.error("No models for this dataset were found in `checkpoints/` or `runs/saved/`. "
+        st.error("No models were found in `checkpoints/` or `runs/saved/`. "
                  "Run `make checkpoints` or train one on the Train page.")
         st.stop()
     names = [m.name for m in models]
-    default = next((i for i, m in enumerate(models) if m.card["arch"] == "cnn"), 0)
+    default = next((i for i, m in enumerate(models) if m.card["arch"] == arch), 0)
     name = st.selectbox(label, names, index=default, key=key,
                         format_func=lambda n: models[names.index(n)].title)
     return models[names.index(name)]
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating on the 10,000 test images ...")
+def _evaluation(path: str, modified: float, dataset: str) -> Evaluation:
+    test = load_split(dataset, "test")
+    return evaluate_split(_load(path, modified), test.images, test.labels)
+
+
+def evaluation_of(entry: ModelEntry) -> Evaluation:
+    """The model's answers on the whole test split, computed once per model for every session."""
+    load_model(entry)  # a model that cannot load says so and stops here
+    try:
+        return _evaluation(str(entry.path), entry.path.stat().st_mtime, entry.dataset)
+    except (MnistcoreError, OSError) as exc:
+        st.error(str(exc))
+        st.stop()
 
 
 def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: str) -> None:

@@ -2,7 +2,8 @@ import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
 from mnistcore.catalog import list_models
-from mnistcore.charts import enlarge, model_comparison
+from mnistcore.charts import model_comparison
+from mnistcore.pictures import enlarge
 from mnistcore.data import get_spec
 from mnistcore.drawing import drawing_steps
 from mnistcore.inference import classify

@@ -15,7 +15,13 @@ st.markdown(
     "- **Clothes**: the same for Fashion-MNIST test images, or a picture you upload.\n"
     "- **Train**: train an MLP with and without dropout on the very same batches and watch the "
     "curves grow. Without dropout the validation loss turns up while the training loss keeps "
-    "falling: the network is memorising. Early stopping keeps the best epoch."
+    "falling: the network is memorising. Early stopping keeps the best epoch.\n"
+    "- **Evaluate a model**: its confusion matrix on the 10,000 test images (click a cell to see "
+    "those images), accuracy per class, the mistakes it was surest of, and a report to hand in.\n"
+    "- **Inside the network**: what the first layer looks for, which pixels an answer rests on, "
+    "how sure the model really is (Monte-Carlo dropout), how confidently it answers images it "
+    "has never seen, and how its answer formed epoch by epoch.\n"
+    "- **Dataset explorer**: every class's average image, samples to browse, and the class counts."
 )
 st.subheader("The three networks")
 NETWORKS = {"logreg": ("logistic regression", "one linear layer: 784 pixels to 10 scores"),

@@ -9,7 +9,8 @@ from tests.e2e.conftest import serve_app
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("page", ["pages/draw.py", "pages/clothes.py", "pages/train.py", "pages/home.py"])
+@pytest.mark.parametrize("page", ["pages/draw.py", "pages/clothes.py", "pages/train.py", "pages/home.py",
+                                  "pages/evaluate.py", "pages/inside.py", "pages/dataset.py"])
 def test_every_page_runs_without_an_exception(page, tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()

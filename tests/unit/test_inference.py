@@ -7,7 +7,8 @@ import torch
 from PIL import Image, ImageDraw
 
 from mnistcore import catalog
-from mnistcore.charts import enlarge, probability_bars
+from mnistcore.charts import probability_bars
+from mnistcore.pictures import enlarge
 from mnistcore.errors import CheckpointError, PreprocessError
 from mnistcore.images import prepare_photo, read_image
 from mnistcore.inference import Prediction, classify, prepare_input
