@@ -6,9 +6,13 @@ import signal
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
+import torch
 
+from mnistcore.catalog import save_model
 from mnistcore.checkpoints import load_checkpoint
+from mnistcore.snapshots import load_snapshots, replay
 from mnistcore.history import History
 from mnistcore.jobs import JobLimits, JobManager, QueueFull
 from mnistcore.training import EpochMetrics, TrainConfig
@@ -58,6 +62,20 @@ def test_jobs_queue_behind_the_cap_and_all_finish(manager):
         assert run.test_accuracy > 0.6
         model, card = load_checkpoint(run.checkpoint)
         assert card["best_epoch"] == run.best_epoch
+
+
+def test_a_small_run_keeps_a_snapshot_per_epoch_and_saving_it_keeps_them(manager, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path / "runs"))
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "small", [TINY])
+    wait_for(lambda: not jobs.history.job(job).active)
+    (run,) = jobs.history.runs(job)
+    assert sorted(load_snapshots(run.checkpoint)) == [1, 2]
+    entry = save_model(run.checkpoint, "my-logreg")
+    snapshots = load_snapshots(entry.path)
+    epochs, probabilities = replay(entry.card, snapshots, torch.rand(1, 1, 28, 28))
+    assert epochs == [1, 2] and probabilities.shape == (2, 10)
+    assert not np.allclose(probabilities[0], probabilities[1])  # it learned between the epochs
 
 
 def test_a_pair_trains_in_lockstep_and_each_session_sees_its_own(manager):
