@@ -99,8 +99,8 @@ def accuracy_curves(series: list[tuple[str, list[dict]]], epochs: int | None = N
 def confusion_matrix(matrix: np.ndarray, classes: tuple[str, ...], selected: tuple[int, int] | None = None,
                      height: int = 520) -> go.Figure:
     """Counts as a heatmap, rows = true class, columns = predicted. An invisible marker sits on
-    every cell so that a click selects it (plotly heatmaps cannot be selected themselves); the
-    point's customdata is (true, predicted)."""
+    every cell so that a click selects it (plotly heatmaps cannot be selected themselves);
+    ``clicked_cell`` reads the selection back."""
     k = len(classes)
     labels = list(classes)
     # Colour on a log scale, so the few mistakes still show beside the big diagonal.
@@ -112,7 +112,7 @@ def confusion_matrix(matrix: np.ndarray, classes: tuple[str, ...], selected: tup
     fig.add_scatter(
         x=[labels[p] for p in predicted], y=[labels[t] for t in true], mode="markers",
         marker=dict(symbol="square", size=28, opacity=0.01, color="black"),
-        customdata=np.stack([true, predicted], axis=1), showlegend=False,
+        showlegend=False,
         hovertemplate="true %{y}, answered %{x}: click to see them<extra></extra>")
     if selected is not None:
         fig.add_shape(type="rect", x0=selected[1] - 0.5, x1=selected[1] + 0.5, y0=selected[0] - 0.5,
@@ -122,6 +122,16 @@ def confusion_matrix(matrix: np.ndarray, classes: tuple[str, ...], selected: tup
                       xaxis=dict(title="the model answered", type="category", tickangle=-30, automargin=True),
                       yaxis=dict(title="true class", type="category", autorange="reversed"))
     return fig
+
+
+def clicked_cell(points: list[dict], classes: int = 10) -> tuple[int, int] | None:
+    """(true, predicted) of the cell a selection event names, from ``confusion_matrix``'s
+    markers, which are laid out row by row."""
+    for point in points:
+        if point.get("curve_number") == 1:
+            true, predicted = divmod(int(point["point_index"]), classes)
+            return true, predicted
+    return None
 
 
 def per_class_accuracy(accuracy: np.ndarray, classes: tuple[str, ...], height: int = 280) -> go.Figure:

@@ -44,15 +44,18 @@ def load_model(entry: ModelEntry):
         st.stop()
 
 
-def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn") -> ModelEntry:
-    """A model of ``dataset`` (any when None), the first ``arch`` one to begin with."""
+def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn",
+               prefer: str | None = None) -> ModelEntry:
+    """A model of ``dataset`` (any when None); to begin with, the first ``arch`` one, of the
+    ``prefer`` dataset when given."""
     models = list_models(dataset)
     if not models:
         st.error("No models were found in `checkpoints/` or `runs/saved/`. "
                  "Run `make checkpoints` or train one on the Train page.")
         st.stop()
     names = [m.name for m in models]
-    default = next((i for i, m in enumerate(models) if m.card["arch"] == arch), 0)
+    default = next((i for i, m in enumerate(models)
+                    if m.card["arch"] == arch and prefer in (None, m.dataset)), 0)
     name = st.selectbox(label, names, index=default, key=key,
                         format_func=lambda n: models[names.index(n)].title)
     return models[names.index(name)]

@@ -1,6 +1,6 @@
 import streamlit as st
 
-from mnistcore.charts import confusion_matrix, per_class_accuracy, probability_bars
+from mnistcore.charts import clicked_cell, confusion_matrix, per_class_accuracy, probability_bars
 from mnistcore.data import get_spec, load_split
 from mnistcore.pictures import enlarge
 from mnistcore.report import run_report
@@ -38,7 +38,7 @@ predicted = classes.index(st.session_state["evaluate_said"])
 event = st.plotly_chart(confusion_matrix(evaluation.confusion(), classes, selected=(true, predicted)),
                         on_select="rerun", selection_mode="points", key=f"confusion-{entry.name}",
                         config={"displayModeBar": False})
-clicked = next((tuple(int(v) for v in p["customdata"]) for p in event.selection.points if p.get("customdata")), None)
+clicked = clicked_cell(event.selection.points, len(classes))
 # The chart keeps its selection across reruns: act on a click once, so the boxes below still work.
 if clicked is not None and clicked != st.session_state.get("evaluate_click"):
     st.session_state["evaluate_click"] = clicked

@@ -17,7 +17,7 @@ st.caption("What a model has learned to look for, which pixels its answer rests 
            "it really is.")
 
 with st.sidebar:
-    entry = pick_model(None, "Model", key="inside_model", arch="mlp")
+    entry = pick_model(None, "Model", key="inside_model", arch="mlp", prefer="mnist")
 model = load_model(entry)
 spec = get_spec(entry.dataset)
 other = next(name for name in DATASETS if name != entry.dataset)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from mnistcore.charts import confusion_matrix
+from mnistcore.charts import clicked_cell, confusion_matrix
 from mnistcore.evaluation import Evaluation, evaluate, evaluate_split
 from mnistcore.inside import conv_filters, feature_maps, first_layer_weights, mc_dropout, saliency
 from mnistcore.models import build_model
@@ -53,8 +53,12 @@ def test_evaluate_split_agrees_with_the_trainers_evaluate(tiny_data):
 def test_a_click_on_a_confusion_cell_names_that_cell():
     fig = confusion_matrix(np.arange(100).reshape(10, 10), CLASSES, selected=(2, 7))
     clickable = fig.data[1]
-    for (true, said), x, y in zip(clickable.customdata, clickable.x, clickable.y):
+    for i, (x, y) in enumerate(zip(clickable.x, clickable.y)):
+        # What Streamlit reports for a click on that marker:
+        point = {"curve_number": 1, "point_index": i, "x": x, "y": y}
+        true, said = clicked_cell([point])
         assert (y, x) == (CLASSES[true], CLASSES[said])
+    assert clicked_cell([{"curve_number": 0, "point_index": 3}]) is None and clicked_cell([]) is None
     frame = fig.layout.shapes[0]
     assert (frame.x0 + 0.5, frame.y0 + 0.5) == (7, 2)
 
