@@ -45,6 +45,7 @@ bench: dev checkpoints
 	$(PY) benchmarks/epoch_speed.py
 	$(PY) benchmarks/draw_latency.py
 	$(PY) benchmarks/seed_experiment.py
+	$(PY) benchmarks/evaluate_speed.py
 
 # The shipped models, made by the project's own CLI: `make checkpoints` trains the ones that
 # are missing (delete one to retrain it; about 25 minutes for all five on 2 cores). Digit models
