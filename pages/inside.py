@@ -12,6 +12,12 @@ from mnistcore.pictures import diverging, enlarge, heat_overlay, tile
 from mnistcore.snapshots import load_snapshots, replay
 from pages.common import load_model, pick_model, show_prediction
 
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def confidences(_model, model_key: str, dataset: str) -> np.ndarray:
+    return top_confidences(_model, dataset)  # once per model and dataset, for every session
+
+
 st.title("Inside the network")
 st.caption("What a model has learned to look for, which pixels its answer rests on, and how sure "
            "it really is.")
@@ -104,7 +110,8 @@ else:
             "Pick a model trained with dropout (the shipped MLPs and CNNs are).", icon=":material/info:")
 
 st.subheader("Confident about things it has never seen")
-own, foreign = top_confidences(model, entry.dataset), top_confidences(model, other)
+model_key = f"{entry.path}:{entry.path.stat().st_mtime}"
+own, foreign = confidences(model, model_key, entry.dataset), confidences(model, model_key, other)
 st.plotly_chart(confidence_histogram([(f"{spec.title} test images (what it learned)", own),
                                       (f"{get_spec(other).title} images (never seen)", foreign)]),
                 config={"displayModeBar": False})

@@ -56,6 +56,15 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     page.get_by_test_id("stSelectbox").filter(has_text="Clothes model").click()
     expect(page.get_by_role("option", name="quick-overfit-e2e", exact=False)).to_be_visible()
 
+    # And the Inside page replays its answer epoch by epoch.
+    page.goto(url.replace("/train", "/inside"))
+    page.get_by_test_id("stSelectbox").filter(has_text="Model").click()
+    page.get_by_role("option", name="quick-overfit-e2e", exact=False).click()
+    expect(page.get_by_text("The same input through the model as it was after each epoch")).to_be_visible()
+    replay = page.locator(".js-plotly-plot").last
+    expect(replay.locator(".scatterlayer .trace")).to_have_count(10)  # one line per class
+    expect(replay.locator(".scatterlayer .trace").first.locator(".point")).to_have_count(stopped_at)
+
 
 def test_the_seed_experiment_shows_overfitting_live(page, app_url):
     page.goto(f"{app_url}/train")
