@@ -11,10 +11,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from .errors import PreprocessError
+
 BOX = 20
 FRAME = 28
 INK_THRESHOLD = 0.15  # ink below this (after removing the background) counts as paper
 MIN_INK_PIXELS = 2  # fewer inked pixels than this is a blank canvas, not a digit
+MIN_INK_SPAN = 0.08  # ink spanning less of the picture than this is a dot, not a digit
+MAX_INK_FRACTION = 0.5  # more ink than paper is a painted-over canvas, not a digit
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,10 @@ class DrawingSteps:
         return torch.from_numpy(self.centred)[None, None]
 
 
-def to_ink(image: np.ndarray | Image.Image) -> np.ndarray:
-    """Gray, RGB or RGBA, either polarity -> float ink in [0, 1] on a 0 background."""
+def to_ink(image: np.ndarray | Image.Image, light_ink: bool = False) -> np.ndarray:
+    """Gray, RGB or RGBA -> float ink in [0, 1] on a 0 background. ``light_ink`` for light strokes
+    on black (the canvas, however much is painted); otherwise the polarity is guessed, taking the
+    commoner colour for the paper (an upload)."""
     if isinstance(image, Image.Image):
         image = np.asarray(image.convert("RGBA") if image.mode in ("P", "LA", "PA") else image)
     a = np.asarray(image, dtype=np.float32)
@@ -48,7 +54,7 @@ def to_ink(image: np.ndarray | Image.Image) -> np.ndarray:
         a = a[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     if a.ndim != 2:
         raise ValueError(f"expected a gray, RGB or RGBA image, got shape {a.shape}")
-    background = float(np.median(a))
+    background = 0.0 if light_ink else float(np.median(a))
     if background > 0.5:  # dark ink on light paper
         a, background = 1.0 - a, 1.0 - background
     return np.clip((a - background) / max(1.0 - background, 1e-6), 0.0, 1.0)
@@ -66,12 +72,19 @@ def crop_and_fit(image: np.ndarray, mask: np.ndarray, box: int) -> tuple[np.ndar
     return cropped, fitted / fitted.max()  # a thin or faint stroke still reaches full white, as MNIST's do
 
 
-def drawing_steps(image: np.ndarray | Image.Image) -> DrawingSteps | None:
-    """All preprocessing steps, or None when there is no ink to read."""
-    ink = to_ink(image)
+def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False) -> DrawingSteps | None:
+    """All preprocessing steps, or None when there is no ink to read. PreprocessError when the
+    ink cannot be a digit: a dot, or a canvas painted over. ``light_ink`` as in ``to_ink``."""
+    ink = to_ink(image, light_ink)
     mask = ink > INK_THRESHOLD
     if mask.sum() < MIN_INK_PIXELS:
         return None
+    if mask.mean() > MAX_INK_FRACTION:
+        raise PreprocessError("There is more ink than background. Clear it and draw one digit on a "
+                              "plain background.")
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_INK_SPAN * max(mask.shape):
+        raise PreprocessError("That is only a dot. Draw a whole digit, about as tall as the square.")
     cropped, boxed = crop_and_fit(ink, mask, BOX)
 
     # Place the box so that its centre of mass lands on pixel (14, 14), where MNIST puts it,

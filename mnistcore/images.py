@@ -43,7 +43,20 @@ def read_image(source: str | Path | bytes, name: str | None = None) -> Image.Ima
         raise PreprocessError(f"{name} is not an image this app can read (PNG or JPEG).") from None
     except (OSError, SyntaxError, ValueError):
         raise PreprocessError(f"{name} is damaged or truncated and cannot be read.") from None
-    return image
+    return to_8bit(image)
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """8 bits a channel, gray, RGB or with alpha, whatever the file held. PIL's own conversion
+    of 16-bit or float gray clips at 255, turning the picture white; CMYK and 1-bit it converts
+    well. An animated image keeps its first frame."""
+    if image.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        values = np.asarray(image, dtype=np.float32)
+        low, high = float(values.min()), float(values.max())
+        return Image.fromarray(((values - low) / max(high - low, 1e-6) * 255).astype(np.uint8), "L")
+    if image.mode in ("L", "RGB", "RGBA", "LA", "P", "PA"):
+        return image
+    return image.convert("RGBA" if "A" in image.getbands() else "RGB")
 
 
 def prepare_photo(image: Image.Image) -> torch.Tensor | None:

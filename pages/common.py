@@ -21,15 +21,6 @@ from mnistcore.history import History
 from mnistcore.inference import Prediction
 from mnistcore.jobs import JobManager
 
-if PagesManager.uses_pages_directory:
-    # Streamlit runs a folder called pages/ as an old-style multipage app until st.navigation has
-    # run once in the process, so the first visitor after a start who comes straight to /train
-    # would get the page without streamlit_app.py (and a sidebar of file names). Every page
-    # imports this module: switch the old style off and run again, the new way.
-    PagesManager.uses_pages_directory = False
-    st.rerun()
-
-
 @st.cache_resource(max_entries=32, show_spinner="Loading the model ...")
 def _load(path: str, modified: float):
     # Keyed by modification time too, so a re-saved run is loaded afresh.
@@ -106,3 +97,13 @@ def student_id() -> str:
     st.session_state.student = token
     st.query_params["student"] = token
     return token
+
+
+if PagesManager.uses_pages_directory:
+    # Streamlit runs a folder called pages/ as an old-style multipage app until st.navigation has
+    # run once in the process, so the first visitor after a start who comes straight to /train
+    # would get the page without streamlit_app.py (and a sidebar of file names). Every page
+    # imports this module: switch the old style off and run again, the new way. Last in the
+    # module, so that a visitor importing it at the same moment finds every name defined.
+    PagesManager.uses_pages_directory = False
+    st.rerun()

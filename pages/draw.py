@@ -6,6 +6,7 @@ from mnistcore.charts import model_comparison
 from mnistcore.pictures import enlarge
 from mnistcore.data import get_spec
 from mnistcore.drawing import drawing_steps
+from mnistcore.errors import PreprocessError
 from mnistcore.inference import classify
 from pages.common import load_model, pick_model, show_prediction
 
@@ -33,11 +34,17 @@ with left:
         st.rerun()
 
 image = canvas.image_data
-steps = drawing_steps(image) if image is not None else None
+try:
+    steps, problem = (drawing_steps(image, light_ink=True) if image is not None else None), None
+except PreprocessError as exc:
+    steps, problem = None, str(exc)
 with right:
     if steps is None:
         st.session_state.pop("drawing", None)
-        st.info("Draw a digit to see what the network thinks it is.", icon=":material/draw:")
+        if problem:
+            st.warning(problem, icon=":material/draw:")
+        else:
+            st.info("Draw a digit to see what the network thinks it is.", icon=":material/draw:")
     else:
         st.session_state["drawing"] = steps.centred  # the Insight pages read it from here
         prediction = classify(load_model(entry), steps.as_input(), "mnist")

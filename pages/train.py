@@ -76,9 +76,9 @@ with controls:
                         disabled=base is None, width="stretch")
     single = st.button("Train without dropout only", disabled=base is None, width="stretch")
     if compare or single:
-        configs = [base, replace(base, dropout=s.train_dropout)] if compare else [base]
         title = f"{ARCH_NAMES[base.arch]} on {DATASETS[base.dataset].title}"
         try:
+            configs = [base, replace(base, dropout=s.train_dropout)] if compare else [base]
             st.session_state.watching = manager.submit(owner, title, configs)
         except (ValueError, MnistcoreError) as exc:
             st.error(str(exc))
@@ -147,7 +147,7 @@ if not mine:
     st.caption("Runs you start appear here, and stay after a reload or a server restart.")
 else:
     table = [{"run": job.id, "what": f"{job.title}: {run.label}", "status": STATUS_TEXT.get(run.status, run.status),
-              "best epoch": run.best_epoch or "", "test accuracy": f"{run.test_accuracy:.1%}" if run.test_accuracy else "",
+              "best epoch": str(run.best_epoch or ""), "test accuracy": f"{run.test_accuracy:.1%}" if run.test_accuracy else "",
               "_run_id": run.id}
              for job in reversed(mine) for run in history.runs(job.id)]
     st.table([{k: v for k, v in row.items() if not k.startswith("_")} for row in table], hide_index=True)

@@ -26,6 +26,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+SERVERS: dict[str, subprocess.Popen] = {}  # url -> the server, for a test that kills it
+
+
 @contextlib.contextmanager
 def serve_app(folder: Path):
     """`streamlit run` on a free port, with its runs under ``folder``; yields its URL. The app
@@ -50,8 +53,10 @@ def serve_app(folder: Path):
                 log.seek(0)
                 pytest.fail(f"streamlit did not start:\n{log.read()}")
             time.sleep(0.2)
+        SERVERS[url] = server
         yield url
     finally:
+        SERVERS.pop(url, None)
         server.terminate()
         server.wait(timeout=10)
         log.seek(0)

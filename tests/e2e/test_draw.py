@@ -5,6 +5,7 @@ import io
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
@@ -61,6 +62,30 @@ def test_a_blank_canvas_shows_no_guess_and_clear_brings_it_back(page, app_url):
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
 
 
+def test_a_dot_and_a_painted_over_canvas_get_a_message_not_a_guess(page, app_url):
+    page.goto(app_url)
+    box = page.locator("canvas.upper-canvas").bounding_box()
+    page.mouse.click(box["x"] + 140, box["y"] + 140)
+    expect(page.get_by_text("That is only a dot")).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+
+    page.get_by_role("button", name="Clear the canvas").click()
+    page.get_by_role("slider", name="Brush width").focus()
+    page.keyboard.press("End")  # the widest brush
+    expect(page.get_by_test_id("stSliderThumbValue")).to_have_text("40")
+    page.wait_for_timeout(1000)  # the canvas takes its new brush after the rerun
+    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
+    draw(page, [[(x, y) for y in range(20, 270, 25) for x in ((20, 260) if y // 25 % 2 == 0 else (260, 20))]])
+    expect(page.get_by_text("There is more ink than background")).to_be_visible()
+    expect(page.get_by_test_id("stMetric")).to_have_count(0)
+
+    page.get_by_role("button", name="Clear the canvas").click()
+    expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible()
+    page.wait_for_timeout(1000)  # the fresh canvas mounts after the rerun
+    draw(page, ONE)
+    expect(prediction(page)).to_have_text("1")
+
+
 def test_compare_shows_every_digit_model_on_the_same_drawing(page, app_url):
     page.goto(app_url)
     page.get_by_text("Compare all digit models").click()
@@ -99,6 +124,7 @@ BAD_UPLOADS = {
     "truncated.png": (png_bytes(Image.effect_noise((200, 200), 60).convert("RGB"))[:3000],
                       "is damaged or truncated"),
     "huge.png": (png_bytes(Image.new("1", (10_000, 10_000))), "has too many pixels"),
+    "too-big.png": (b"\x89PNG" + bytes(6 * 1024 * 1024), "File must be 5.0MB or smaller"),
 }
 
 
@@ -112,6 +138,29 @@ def test_a_bad_upload_gets_a_message_and_the_page_keeps_working(page, app_url, n
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
     page.get_by_role("radio", name="A test image").or_(page.get_by_role("button", name="A test image")).click()
     expect(page.get_by_text("The true class is")).to_be_visible()
+
+
+def unusual_but_valid(name):
+    shoe = Image.new("RGB", (240, 160), "white")
+    ImageDraw.Draw(shoe).polygon([(20, 120), (60, 40), (110, 60), (220, 110), (220, 140), (20, 140)], fill="black")
+    buffer = io.BytesIO()
+    if name == "sixteen-bit.png":
+        Image.fromarray(np.asarray(shoe.convert("L"), dtype=np.uint16) * 16).save(buffer, format="PNG")
+    elif name == "cmyk.jpg":
+        shoe.convert("CMYK").save(buffer, format="JPEG")
+    else:
+        shoe.convert("P").save(buffer, format="GIF", save_all=True, append_images=[Image.new("P", shoe.size)], loop=0)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("name", ["sixteen-bit.png", "cmyk.jpg", "animated.gif"])
+def test_16_bit_cmyk_and_animated_uploads_are_classified(page, app_url, name):
+    open_clothes(page, app_url)
+    page.get_by_role("radio", name="Upload a picture").click()
+    page.locator("input[type=file]").set_input_files({"name": name, "mimeType": "image/png",
+                                                      "buffer": unusual_but_valid(name)})
+    expect(page.get_by_text("What the model sees (28x28)")).to_be_visible()
+    expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)
 
 
 def test_an_uploaded_photo_of_clothing_is_classified(page, app_url):

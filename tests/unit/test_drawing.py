@@ -3,6 +3,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mnistcore.drawing import drawing_steps, prepare_drawing
+from mnistcore.errors import PreprocessError
 
 
 def canvas(size=280, box=(40, 40, 120, 200), width=20, ink=255, paper=0):
@@ -66,3 +67,38 @@ def test_steps_are_kept_for_showing():
     assert steps.boxed.shape[0] == 20 or steps.boxed.shape[1] == 20
     assert steps.centred.shape == (28, 28)
     assert steps.cropped.shape[0] >= steps.boxed.shape[0]
+
+
+def canvas_png(painted):
+    """The canvas as the component sends it: opaque, white paint on its black background."""
+    a = np.zeros((280, 280, 4), np.uint8)
+    a[..., 3] = 255
+    a[painted, :3] = 255
+    return a
+
+
+def test_a_single_dot_is_not_taken_for_a_digit():
+    painted = np.zeros((280, 280), bool)
+    painted[130:148, 130:148] = True  # one click of the default brush
+    with pytest.raises(PreprocessError, match="only a dot"):
+        drawing_steps(canvas_png(painted), light_ink=True)
+
+
+@pytest.mark.parametrize("fraction", [0.7, 1.0])
+def test_a_painted_over_canvas_says_so(fraction):
+    painted = np.zeros((280, 280), bool)
+    painted[:int(280 * fraction)] = True
+    with pytest.raises(PreprocessError, match="more ink than background"):
+        drawing_steps(canvas_png(painted), light_ink=True)
+    # Without knowing it is the canvas, a mostly white picture is paper with dark marks on it.
+    if fraction < 1:
+        assert drawing_steps(canvas_png(painted)) is not None
+
+
+def test_a_huge_scribble_still_gets_an_answer():
+    rng = np.random.default_rng(0)
+    image = Image.new("L", (280, 280), 0)
+    ImageDraw.Draw(image).line([tuple(p) for p in rng.integers(0, 280, (40, 2))], fill=255, width=12)
+    steps = drawing_steps(np.asarray(image), light_ink=True)
+    assert steps is not None and steps.as_input().shape == (1, 1, 28, 28)
+    assert (np.asarray(image) > 0).mean() < 0.5  # a scribble, not a painted-over canvas
