@@ -10,6 +10,7 @@ p95 <= 1.5 s, every queued run completes.
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -104,8 +105,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=6, help="training runs queued (2 train at a time)")
     args = parser.parse_args()
 
-    import os
-    os.environ["MNISTCORE_MAX_RUNS"] = "2"
+    os.environ["MNISTCORE_MAX_RUNS"] = "2"  # two train, the rest wait
     with tempfile.TemporaryDirectory() as tmp, serve_app(Path(tmp)) as url:
         server = SERVERS[url]
         history = History(Path(tmp) / "runs" / "history.sqlite")
