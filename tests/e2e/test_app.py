@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from mnistcore.history import History
+from pages.common import job_manager
 
 from tests.e2e.conftest import serve_app
 
@@ -38,6 +39,7 @@ def test_the_first_visitor_after_a_start_who_comes_straight_to_a_page_gets_the_a
 def test_out_of_range_values_sent_past_the_widgets_never_reach_the_trainer(tmp_path, monkeypatch):
     # AppTest sends widget values the way a crafted browser message would: unchecked.
     monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()  # the server's one manager, cached by an earlier test with its own runs/
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
     at.switch_page("pages/train.py").run()
     at.slider(key="train_dropout").set_value(5.0)
