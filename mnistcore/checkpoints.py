@@ -78,6 +78,12 @@ def save_checkpoint(path: Path | str, model: nn.Module, card: dict) -> Path:
     return path
 
 
+def model_for_card(card: dict) -> nn.Module:
+    """An untrained model of the card's architecture, dropout and dataset normalisation."""
+    spec = get_spec(card["dataset"])
+    return build_model(card["arch"], card.get("dropout", 0.0), spec.mean, spec.std)
+
+
 def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> tuple[nn.Module, dict]:
     """The model (eval mode, on ``device``) and its card; CheckpointError with a reason otherwise."""
     path = Path(path)
@@ -96,8 +102,7 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> tup
         raise CheckpointError(f"Checkpoint {path} is not an mnistcore checkpoint.")
     card = blob["card"]
     try:
-        spec = get_spec(card["dataset"])
-        model = build_model(card["arch"], card.get("dropout", 0.0), spec.mean, spec.std)
+        model = model_for_card(card)
         model.load_state_dict(blob["state_dict"])
     except (KeyError, ValueError, RuntimeError, TypeError, DatasetError) as exc:
         raise CheckpointError(f"Checkpoint {path} does not match its model card "

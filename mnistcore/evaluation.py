@@ -19,22 +19,13 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
 EVAL_BATCH = 500
 
 
-@torch.inference_mode()
 def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
              batch_size: int = EVAL_BATCH) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy of the model in eval mode; its mode is restored."""
     was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    loss_sum, correct = 0.0, 0
-    for start in range(0, len(labels), batch_size):
-        x = as_input(images[start:start + batch_size].to(device))
-        y = labels[start:start + batch_size].to(device)
-        logits = model(x)
-        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
-        correct += (logits.argmax(1) == y).sum().item()
+    result = evaluate_split(model, images, labels, batch_size)
     model.train(was_training)
-    return loss_sum / len(labels), correct / len(labels)
+    return result.loss, result.accuracy
 
 
 @torch.inference_mode()
@@ -95,6 +86,7 @@ class Evaluation:
 @torch.inference_mode()
 def evaluate_split(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
                    batch_size: int = EVAL_BATCH) -> Evaluation:
+    """Every answer of the model (put in eval mode) on the images."""
     model.eval()
     device = next(model.parameters()).device
     chunks = [F.log_softmax(model(as_input(images[i:i + batch_size].to(device))), 1).cpu()

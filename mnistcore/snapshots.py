@@ -14,10 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import atomic_write
-from .data import get_spec
+from .checkpoints import atomic_write, model_for_card
 from .errors import CheckpointError
-from .models import build_model
 
 SNAPSHOT_ARCHS = ("logreg", "mlp")  # the CNN's snapshots would be as big, for a less telling replay
 MAX_SNAPSHOTS = 30
@@ -59,11 +57,11 @@ def load_snapshots(checkpoint: Path | str) -> Snapshots:
 
 @torch.inference_mode()
 def replay(card: dict, snapshots: Snapshots, x: torch.Tensor) -> tuple[list[int], np.ndarray]:
-    """The epochs and, for each, the model's ten class probabilities for ``x`` (1, 1, 28, 28)."""
-    spec = get_spec(card["dataset"])
-    model = build_model(card["arch"], card.get("dropout", 0.0), spec.mean, spec.std).eval()
+    """The epochs and, for each, the model's ten class probabilities for ``x`` (1, 1, 28, 28).
+    ``snapshots`` holds at least one epoch."""
+    model = model_for_card(card).eval()
     epochs, rows = sorted(snapshots), []
     for epoch in epochs:
         model.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in snapshots[epoch].items()})
         rows.append(F.softmax(model(x), dim=1)[0])
-    return epochs, torch.stack(rows).numpy() if rows else np.zeros((0, len(spec.classes)), np.float32)
+    return epochs, torch.stack(rows).numpy()

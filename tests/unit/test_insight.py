@@ -41,13 +41,19 @@ def test_the_confusion_matrix_counts_true_classes_by_row_and_answers_by_column()
     assert ev.confident_mistakes(2).tolist() == [2, 1]
 
 
-def test_evaluate_split_agrees_with_the_trainers_evaluate(tiny_data):
+def test_evaluate_split_in_batches_gives_the_whole_splits_loss_and_answers(tiny_data):
     result = run_to_end(train(TrainConfig(dataset="mnist", epochs=1, batch_size=32), data=tiny_data)).results[0]
-    loss, accuracy = evaluate(result.model, tiny_data.val.images, tiny_data.val.labels)
-    ev = evaluate_split(result.model, tiny_data.val.images, tiny_data.val.labels, batch_size=64)
-    assert ev.loss == pytest.approx(loss, rel=1e-5) and ev.accuracy == pytest.approx(accuracy)
+    images, labels = tiny_data.val.images, tiny_data.val.labels
+    ev = evaluate_split(result.model, images, labels, batch_size=64)
+    with torch.no_grad():
+        logits = result.model(images.unsqueeze(1).float() / 255)
+    assert ev.loss == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-5)
+    assert ev.predictions.tolist() == logits.argmax(1).tolist()
     assert ev.probabilities.shape == (200, 10)
     np.testing.assert_allclose(ev.probabilities.sum(1), 1, rtol=1e-5)
+    result.model.train()
+    assert evaluate(result.model, images, labels) == (pytest.approx(ev.loss, rel=1e-5), ev.accuracy)
+    assert result.model.training  # evaluate gives the mode back
 
 
 def test_a_click_on_a_confusion_cell_names_that_cell():
