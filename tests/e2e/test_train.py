@@ -49,6 +49,10 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     expect(table).to_contain_text("mlp, no dropout")
     expect(table).to_contain_text("stopped by you")
     expect(page.get_by_text("Stopped by the user")).to_be_visible()
+    for _ in range(40):  # the chart draws a moment after the text
+        if plotted_epochs(page) == stopped_at:
+            break
+        page.wait_for_timeout(250)
     assert plotted_epochs(page) == stopped_at
 
     # The saved run is offered where its dataset's models are.
