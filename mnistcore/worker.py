@@ -61,6 +61,9 @@ def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Eve
 
 def main(argv: list[str]) -> int:
     db, job_id, models_dir, threads = argv
+    # Training is background work: when the class draws at the same time, the server's answers
+    # to their strokes come first and the run takes the cycles left over.
+    os.nice(10)
     torch.set_num_threads(int(threads))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

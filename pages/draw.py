@@ -21,51 +21,63 @@ with st.sidebar:
                         help="The same drawing through logistic regression, the MLP and the CNN.")
 
 st.session_state.setdefault("canvas_round", 0)
-left, right = st.columns([2, 3], gap="large")
-with left:
-    st.space("small")  # room for the canvas's own toolbar (undo, redo, clear) above it
-    canvas = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
-                       width=280, height=280, drawing_mode="freedraw", return_image_data=True,
-                       key=f"canvas-{st.session_state.canvas_round}")
-    if st.button("Clear the canvas", icon=":material/ink_eraser:"):
-        # The canvas cannot be cleared from Python; a new key gives a fresh one.
-        st.session_state.canvas_round += 1
-        st.session_state.pop("drawing", None)
-        st.rerun()
 
-image = canvas.image_data
-try:
-    steps, problem = (drawing_steps(image, light_ink=True) if image is not None else None), None
-except PreprocessError as exc:
-    steps, problem = None, str(exc)
-with right:
-    if steps is None:
-        st.session_state.pop("drawing", None)
-        if problem:
-            st.warning(problem, icon=":material/draw:")
+
+def clear_canvas() -> None:
+    # The canvas cannot be cleared from Python; a new key gives a fresh one. A callback, so the
+    # rerun the click causes already draws the new canvas: one rerun, not two.
+    st.session_state.canvas_round += 1
+    st.session_state.pop("drawing", None)
+
+
+@st.fragment
+def drawing_area(entry, brush: int, show_steps: bool, compare: bool) -> None:
+    # A fragment: a stroke reruns just the canvas and its answer, not the page around them, which
+    # keeps each prediction cheap for the server and the browser when a whole class draws at once.
+    left, right = st.columns([2, 3], gap="large")
+    with left:
+        st.space("small")  # room for the canvas's own toolbar (undo, redo, clear) above it
+        canvas = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
+                           width=280, height=280, drawing_mode="freedraw", return_image_data=True,
+                           key=f"canvas-{st.session_state.canvas_round}")
+        st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=clear_canvas)
+
+    image = canvas.image_data
+    try:
+        steps, problem = (drawing_steps(image, light_ink=True) if image is not None else None), None
+    except PreprocessError as exc:
+        steps, problem = None, str(exc)
+    with right:
+        if steps is None:
+            st.session_state.pop("drawing", None)
+            if problem:
+                st.warning(problem, icon=":material/draw:")
+            else:
+                st.info("Draw a digit to see what the network thinks it is.", icon=":material/draw:")
         else:
-            st.info("Draw a digit to see what the network thinks it is.", icon=":material/draw:")
-    else:
-        st.session_state["drawing"] = steps.centred  # the Insight pages read it from here
-        prediction = classify(load_model(entry), steps.as_input(), "mnist")
-        show_prediction(prediction, steps.centred, "What the model sees (28x28)")
+            st.session_state["drawing"] = steps.centred  # the Insight pages read it from here
+            prediction = classify(load_model(entry), steps.as_input(), "mnist")
+            show_prediction(prediction, steps.centred, "What the model sees (28x28)")
 
-if steps is not None and show_steps:
-    st.subheader("From your drawing to the model's input")
-    names = ["Your ink", "Cropped to the ink", "Scaled into 20x20", "Centred by mass in 28x28"]
-    for column, name, picture in zip(st.columns(4), names,
-                                     [steps.ink, steps.cropped, steps.boxed, steps.centred]):
-        column.image(enlarge(picture, 140) if max(picture.shape) < 140 else picture,
-                     caption=name, clamp=True)
+    if steps is not None and show_steps:
+        st.subheader("From your drawing to the model's input")
+        names = ["Your ink", "Cropped to the ink", "Scaled into 20x20", "Centred by mass in 28x28"]
+        for column, name, picture in zip(st.columns(4), names,
+                                         [steps.ink, steps.cropped, steps.boxed, steps.centred]):
+            column.image(enlarge(picture, 140) if max(picture.shape) < 140 else picture,
+                         caption=name, clamp=True)
 
-if steps is not None and compare:
-    st.subheader("Every digit model on your drawing")
-    classes = get_spec("mnist").classes
-    rows = [(m.name, classify(load_model(m), steps.as_input(), "mnist").probabilities)
-            for m in list_models("mnist")]
-    for column, (name, probabilities) in zip(st.columns(len(rows)), rows):
-        column.metric(name, classes[probabilities.argmax()], f"{probabilities.max():.0%}",
-                      delta_color="off", delta_arrow="off")
-    st.plotly_chart(model_comparison(rows, classes), config={"displayModeBar": False})
-    st.caption("The CNN looks at small patches wherever they are, so it copes best with digits "
-               "drawn off-centre, tilted or in an unusual style: that is why it is used in practice.")
+    if steps is not None and compare:
+        st.subheader("Every digit model on your drawing")
+        classes = get_spec("mnist").classes
+        rows = [(m.name, classify(load_model(m), steps.as_input(), "mnist").probabilities)
+                for m in list_models("mnist")]
+        for column, (name, probabilities) in zip(st.columns(len(rows)), rows):
+            column.metric(name, classes[probabilities.argmax()], f"{probabilities.max():.0%}",
+                          delta_color="off", delta_arrow="off")
+        st.plotly_chart(model_comparison(rows, classes), config={"displayModeBar": False})
+        st.caption("The CNN looks at small patches wherever they are, so it copes best with digits "
+                   "drawn off-centre, tilted or in an unusual style: that is why it is used in practice.")
+
+
+drawing_area(entry, brush, show_steps, compare)
