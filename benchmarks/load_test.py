@@ -10,13 +10,14 @@ p95 <= 1.5 s, every queued run completes.
 
 import argparse
 import asyncio
-import math
 import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -28,6 +29,7 @@ from tests.e2e.conftest import CHROMIUM_ARGS, SERVERS, serve_app  # noqa: E402
 from tests.e2e.test_draw import ONE, SEVEN, ZERO  # noqa: E402
 
 STROKES = {"1": ONE, "7": SEVEN, "0": ZERO}
+BLANK = "Draw a digit to see what the network thinks it is."  # the page's answer to an empty canvas
 # A student's pace: a digit drawn in one stroke, the answer read, Clear, the hand back to the
 # canvas. Without pauses ten clients would be a stress test, not a class.
 STROKE_SECONDS = 0.6
@@ -53,19 +55,12 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
-def along(stroke, n: int):
-    """``n`` points evenly spaced along the polyline, as a mouse at 60 Hz reports a drag."""
-    lengths = [math.dist(a, b) for a, b in zip(stroke, stroke[1:])]
-    total, points = sum(lengths), []
-    for i in range(n + 1):
-        d = total * i / n
-        for (a, b), length in zip(zip(stroke, stroke[1:]), lengths):
-            if d <= length or b == stroke[-1]:
-                t = min(1.0, d / length) if length else 0.0
-                points.append((a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t))
-                break
-            d -= length
-    return points
+def along(stroke, n: int) -> list[tuple[float, float]]:
+    """``n + 1`` points evenly spaced along the polyline, as a mouse at 60 Hz reports a drag."""
+    xy = np.array(stroke, dtype=float)
+    travelled = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
+    at = np.linspace(0.0, travelled[-1], n + 1)
+    return list(zip(np.interp(at, travelled, xy[:, 0]), np.interp(at, travelled, xy[:, 1])))
 
 
 async def draw(page, strokes) -> None:
@@ -93,7 +88,7 @@ async def open_draw_page(browser, url: str, errors: list):
     page = await context.new_page()
     page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
     await page.goto(url)
-    await expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible(timeout=60_000)
+    await expect(page.get_by_text(BLANK)).to_be_visible(timeout=60_000)
     return page
 
 
@@ -105,7 +100,7 @@ async def student(page, url: str, until: float, latencies: list, errors: list, w
             digit = digits[n % len(digits)]
             n += 1
             try:
-                await expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible(timeout=30_000)
+                await expect(page.get_by_text(BLANK)).to_be_visible(timeout=30_000)
                 await fresh_canvas(page)
                 await draw(page, STROKES[digit])
                 await page.wait_for_function("window.__shown > 0", polling=50, timeout=30_000)
