@@ -55,6 +55,55 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
+def cpu_by_process(server_pid: int) -> dict[int, tuple[str, float]]:
+    """Each process's role and CPU time so far: the server, its training workers (those that
+    ended are in the server's children's time), and the simulated class, that is the browsers and
+    the Playwright driver that moves their mice."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent, own, command = {}, {}, {}
+    for pid in map(int, filter(str.isdigit, os.listdir("/proc"))):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline") as f:
+                command[pid] = f.read()
+        except OSError:  # it ended while we looked
+            continue
+        parent[pid], own[pid] = int(stat[1]), (int(stat[11]) + int(stat[12])) / tick
+        if pid == server_pid:  # workers that ended: their time went to the server's children's
+            ended_workers = (int(stat[13]) + int(stat[14])) / tick
+
+    def program(pid):
+        return os.path.basename(command[pid].replace("\0", " ").split(" ")[0])  # chromium joins its own
+
+    def descends(pid, ancestor):
+        while pid > 1 and pid != ancestor:
+            pid = parent.get(pid, 0)
+        return pid == ancestor
+
+    with open("/proc/stat") as f:  # the whole machine: user, nice, system, idle, iowait, ...
+        ticks = [int(t) for t in f.readline().split()[1:]]
+    found = {0: ("machine", (sum(ticks) - ticks[3] - ticks[4]) / tick), -1: ("training", ended_workers)}
+    for pid in parent:
+        if pid == server_pid:
+            found[pid] = "server", own[pid]
+        elif descends(pid, server_pid):
+            found[pid] = "training", own[pid]
+        elif program(pid) == "chromium":  # its renderers are not its descendants (zygote)
+            found[pid] = "browsers", own[pid]
+        elif program(pid) == "node" and descends(pid, os.getpid()):
+            found[pid] = "playwright", own[pid]
+    return found
+
+
+def cpu_used(before: dict, after: dict) -> dict[str, float]:
+    used = dict.fromkeys(("machine", "server", "training", "browsers", "playwright"), 0.0)
+    for pid, (role, seconds) in after.items():
+        used[role] += seconds - before.get(pid, (role, 0.0))[1]
+    used["other"] = used.pop("machine") - sum(used.values())  # the kernel and everything else
+    return used
+
+
 def along(stroke, n: int) -> list[tuple[float, float]]:
     """``n + 1`` points evenly spaced along the polyline, as a mouse at 60 Hz reports a drag."""
     xy = np.array(stroke, dtype=float)
@@ -65,7 +114,7 @@ def along(stroke, n: int) -> list[tuple[float, float]]:
 
 async def draw(page, strokes) -> None:
     """Each stroke at a hand's pace: STROKE_SECONDS from pen down to pen up."""
-    box = await page.locator("canvas.upper-canvas:not([data-old])").bounding_box()
+    box = await page.locator("canvas.upper-canvas").bounding_box()
     for stroke in strokes:
         points = along(stroke, int(STROKE_SECONDS * 60))
         await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])
@@ -74,12 +123,6 @@ async def draw(page, strokes) -> None:
             await page.mouse.move(box["x"] + x, box["y"] + y)
             await asyncio.sleep(STROKE_SECONDS / len(points))
         await page.mouse.up()
-
-
-async def fresh_canvas(page) -> None:
-    """Wait for the canvas the last Clear made, then give the hand a moment to come back to it."""
-    await page.locator("canvas.upper-canvas:not([data-old])").wait_for(timeout=30_000)
-    await asyncio.sleep(RETURN_SECONDS)
 
 
 async def open_draw_page(browser, url: str, errors: list):
@@ -92,7 +135,7 @@ async def open_draw_page(browser, url: str, errors: list):
     return page
 
 
-async def student(page, url: str, until: float, latencies: list, errors: list, wrong: list) -> None:
+async def student(page, url: str, until: float, first: list, latencies: list, errors: list, wrong: list) -> None:
     try:
         digits = list(STROKES)
         n = 0
@@ -101,17 +144,15 @@ async def student(page, url: str, until: float, latencies: list, errors: list, w
             n += 1
             try:
                 await expect(page.get_by_text(BLANK)).to_be_visible(timeout=30_000)
-                await fresh_canvas(page)
+                await asyncio.sleep(RETURN_SECONDS)
                 await draw(page, STROKES[digit])
                 await page.wait_for_function("window.__shown > 0", polling=50, timeout=30_000)
-                latencies.append(await page.evaluate("(window.__shown - window.__strokeEnd) / 1000"))
+                latency = await page.evaluate("(window.__shown - window.__strokeEnd) / 1000")
+                (latencies if n > 1 else first).append(latency)
                 metric = page.get_by_test_id("stMetricValue").first
                 if (await metric.inner_text()).strip() != digit:
                     wrong.append(digit)
                 await asyncio.sleep(READ_SECONDS)
-                # Marks this canvas, so that the next stroke waits for the one Clear brings.
-                await page.locator("canvas.upper-canvas").evaluate_all(
-                    "canvases => canvases.forEach(c => c.dataset.old = 1)")  # inside the component's shadow root
                 await page.get_by_role("button", name="Clear the canvas").click()
             except Exception as exc:  # a timeout is an error the class would notice
                 errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
@@ -124,12 +165,16 @@ async def student(page, url: str, until: float, latencies: list, errors: list, w
 
 
 async def load(url: str, students: int, seconds: float, runs: int, server_pid: int, history: History) -> dict:
-    latencies, errors, wrong, rss = [], [], [], []
+    first, latencies, errors, wrong, rss, cpu = [], [], [], [], [], {}
 
-    async def sample_rss(until):
+    async def watch_server(until):
+        """RSS every second; CPU over the whole window, read before the students close their
+        pages (a closed renderer takes its CPU time with it)."""
+        before = cpu_by_process(server_pid)
         while time.monotonic() < until:
             rss.append(rss_mb(server_pid))
-            await asyncio.sleep(1)
+            await asyncio.sleep(min(1, max(0, until - time.monotonic())))
+        cpu.update(cpu_used(before, cpu_by_process(server_pid)))
 
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -140,14 +185,22 @@ async def load(url: str, students: int, seconds: float, runs: int, server_pid: i
         preset = PRESETS["Quick overfit"]
         jobs = [history.add_job(f"load-{i}", "load test run", [preset.config]) for i in range(runs)]
         until = time.monotonic() + seconds
-        await asyncio.gather(sample_rss(until),
-                             *(student(page, url, until, latencies, errors, wrong) for page in pages))
+        await asyncio.gather(watch_server(until),
+                             *(student(page, url, until, first, latencies, errors, wrong) for page in pages))
         await browser.close()
     deadline = time.monotonic() + 600
     while any(history.job(j).active for j in jobs) and time.monotonic() < deadline:
         await asyncio.sleep(1)
-    return dict(latencies=latencies, errors=errors, wrong=wrong, rss=rss, opened=opened,
+    return dict(first=first, latencies=latencies, errors=errors, wrong=wrong, rss=rss, opened=opened, cpu=cpu,
                 jobs=[history.job(j) for j in jobs])
+
+
+def spread(seconds: list[float]) -> str:
+    if not seconds:
+        return "none"
+    ordered = sorted(seconds)
+    p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
+    return f"p50 {statistics.median(ordered):.2f} s, p95 {p95:.2f} s, max {ordered[-1]:.2f} s"
 
 
 def main() -> None:
@@ -165,15 +218,13 @@ def main() -> None:
         r = asyncio.run(load(url, args.students, args.seconds, args.runs, server.pid, history))
         after = rss_mb(server.pid)
 
-    lat = sorted(r["latencies"])
-    p50 = statistics.median(lat) if lat else float("nan")
-    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else float("nan")
+    lat = sorted(r["first"] + r["latencies"])
     print(f"{args.students} students drawing for {args.seconds:.0f} s, {args.runs} Quick-overfit runs "
           f"(2 at a time, 1 thread each), loopback, {os.cpu_count()} cores")
     print(f"all {args.students} students had the Draw page after {r['opened']:.1f} s")
     print(f"errors: {len(r['errors'])}" + "".join(f"\n  {e}" for e in r["errors"][:10]))
-    print(f"strokes read: {len(lat)}; stroke end -> prediction: p50 {p50:.2f} s, p95 {p95:.2f} s, "
-          f"max {max(lat, default=float('nan')):.2f} s  (target p95 <= 1.5 s)")
+    print(f"strokes read: {len(lat)}; stroke end -> prediction: {spread(lat)}  (target p95 <= 1.5 s)")
+    print(f"  each student's first: {spread(r['first'])}; the rest: {spread(r['latencies'])}")
     print(f"digits read as another digit: {len(r['wrong'])} of {len(lat)}")
     for job in r["jobs"]:
         wait = (job.started or float("nan")) - job.created
@@ -181,6 +232,9 @@ def main() -> None:
         print(f"  run {job.id}: waited {wait:5.1f} s in the queue, trained {took:5.1f} s, {job.status}")
     done = sum(j.status == "completed" for j in r["jobs"])
     print(f"runs completed: {done} of {args.runs}  (target: all)")
+    cores = os.cpu_count() * args.seconds
+    print(f"CPU seconds while the class drew ({cores:.0f} on {os.cpu_count()} cores): "
+          + ", ".join(f"{role} {used:.0f}" for role, used in r["cpu"].items()))
     print(f"server RSS: {baseline:.0f} MB at start, max {max(r['rss'], default=0):.0f} MB under load, "
           f"{after:.0f} MB after")
 

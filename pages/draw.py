@@ -1,3 +1,4 @@
+import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
@@ -8,7 +9,7 @@ from mnistcore.data import get_spec
 from mnistcore.drawing import drawing_steps
 from mnistcore.errors import PreprocessError
 from mnistcore.inference import classify
-from pages.common import load_model, pick_model, show_prediction
+from pages.common import load_model, pick_model, show_bars, show_prediction
 
 st.title("Draw a digit")
 st.caption("Draw one digit, 0 to 9, in the black square. The network answers after every stroke.")
@@ -20,14 +21,20 @@ with st.sidebar:
     compare = st.toggle("Compare all digit models", value=False,
                         help="The same drawing through logistic regression, the MLP and the CNN.")
 
-st.session_state.setdefault("canvas_round", 0)
+st.session_state.setdefault("cleared", 0)
 
 
 def clear_canvas() -> None:
-    # The canvas cannot be cleared from Python; a new key gives a fresh one. A callback, so the
-    # rerun the click causes already draws the new canvas: one rerun, not two.
-    st.session_state.canvas_round += 1
+    # A new initial drawing empties the canvas in place; a new key would mount a fresh canvas,
+    # which drops a stroke begun before it is ready. Until the canvas sends its empty drawing
+    # back, the value it holds is the old one, which must not be shown.
+    st.session_state.cleared += 1
+    st.session_state.canvas_stale = True
     st.session_state.pop("drawing", None)
+
+
+def canvas_sent() -> None:
+    st.session_state.canvas_stale = False
 
 
 @st.fragment
@@ -39,10 +46,11 @@ def drawing_area(entry, brush: int, show_steps: bool, compare: bool) -> None:
         st.space("small")  # room for the canvas's own toolbar (undo, redo, clear) above it
         canvas = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
                            width=280, height=280, drawing_mode="freedraw", return_image_data=True,
-                           key=f"canvas-{st.session_state.canvas_round}")
+                           initial_drawing={"objects": [], "cleared": st.session_state.cleared},
+                           key="canvas", on_change=canvas_sent)
         st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=clear_canvas)
 
-    image = canvas.image_data
+    image = None if st.session_state.get("canvas_stale") else canvas.image_data
     try:
         steps, problem = (drawing_steps(image, light_ink=True) if image is not None else None), None
     except PreprocessError as exc:
@@ -54,6 +62,9 @@ def drawing_area(entry, brush: int, show_steps: bool, compare: bool) -> None:
                 st.warning(problem, icon=":material/draw:")
             else:
                 st.info("Draw a digit to see what the network thinks it is.", icon=":material/draw:")
+            # Empty bars until then: the student sees what will fill in, and the browser loads
+            # the charting library with the page rather than on the first stroke.
+            show_bars(np.zeros(10), get_spec("mnist").classes)
         else:
             st.session_state["drawing"] = steps.centred  # the Insight pages read it from here
             prediction = classify(load_model(entry), steps.as_input(), "mnist")

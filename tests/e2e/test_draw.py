@@ -33,6 +33,13 @@ def draw(page, strokes):
         page.mouse.up()
 
 
+def ink(page) -> int:
+    """How many pixels of the canvas the student sees are lit."""
+    return page.locator("canvas.dc-canvas.lower-canvas").evaluate(
+        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
+        "      .filter((v, i) => i % 4 === 0 && v > 128).length")
+
+
 def prediction(page):
     return page.get_by_test_id("stMetricValue").first
 
@@ -54,12 +61,19 @@ def test_a_blank_canvas_shows_no_guess_and_clear_brings_it_back(page, app_url):
     page.goto(app_url)
     expect(page.locator("canvas.upper-canvas")).to_be_visible()
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
-    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)  # ten empty bars
+    expect(page.locator(".js-plotly-plot .bartext")).to_have_count(0)
     draw(page, ONE)
     expect(prediction(page)).to_have_text("1")
+    assert ink(page) > 1000
     page.get_by_role("button", name="Clear the canvas").click()
     expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible()
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
+    expect(page.locator(".js-plotly-plot .bartext")).to_have_count(0)
+    page.evaluate("() => new Promise(requestAnimationFrame)")  # the canvas paints itself empty
+    assert ink(page) == 0
+    draw(page, SEVEN)  # at once: a stroke right after Clear counts
+    expect(prediction(page)).to_have_text("7")
 
 
 def test_a_dot_and_a_painted_over_canvas_get_a_message_not_a_guess(page, app_url):
@@ -81,7 +95,6 @@ def test_a_dot_and_a_painted_over_canvas_get_a_message_not_a_guess(page, app_url
 
     page.get_by_role("button", name="Clear the canvas").click()
     expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible()
-    page.wait_for_timeout(1000)  # the fresh canvas mounts after the rerun
     draw(page, ONE)
     expect(prediction(page)).to_have_text("1")
 
