@@ -29,6 +29,7 @@ from tests.e2e.conftest import CHROMIUM_ARGS, SERVERS, serve_app  # noqa: E402
 from tests.e2e.test_draw import ONE, SEVEN, ZERO  # noqa: E402
 
 STROKES = {"1": ONE, "7": SEVEN, "0": ZERO}
+ARTIFACTS = ROOT / "tests" / "artifacts"
 BLANK = "Draw a digit to see what the network thinks it is."  # the page's answer to an empty canvas
 # A student's pace: a digit drawn in one stroke, the answer read, Clear, the hand back to the
 # canvas. Without pauses ten clients would be a stress test, not a class.
@@ -156,6 +157,9 @@ async def student(page, url: str, until: float, first: list, latencies: list, er
                 await page.get_by_role("button", name="Clear the canvas").click()
             except Exception as exc:  # a timeout is an error the class would notice
                 errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+                if len(errors) == 1:
+                    ARTIFACTS.mkdir(exist_ok=True)
+                    await page.screenshot(path=ARTIFACTS / "load-test-first-error.png")
                 await page.goto(url)
         exceptions = await page.get_by_test_id("stException").count()
         if exceptions:

@@ -13,8 +13,8 @@ MUTED = "#9aa5b1"
 def probability_bars(probabilities: np.ndarray, classes: tuple[str, ...], height: int = 300,
                      horizontal: bool = False) -> go.Figure:
     """The ten class probabilities as bars, the top one highlighted; ``horizontal`` for a
-    narrow column, where ten class names side by side would not fit. All zeros: no answer yet."""
-    top = int(np.argmax(probabilities)) if np.any(probabilities) else -1
+    narrow column, where ten class names side by side would not fit."""
+    top = int(np.argmax(probabilities))
     values, names = [float(p) for p in probabilities], list(classes)
     fig = go.Figure(go.Bar(
         x=values if horizontal else names, y=names if horizontal else values,

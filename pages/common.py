@@ -78,13 +78,10 @@ def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: st
             st.caption("The model is unsure: no class gets half of the probability.")
     with seen:
         st.image(enlarge(model_input, 112), caption=caption)
-    show_bars(prediction.probabilities, prediction.classes)
-
-
-def show_bars(probabilities: np.ndarray, classes: tuple[str, ...]) -> None:
     # Static: the bars carry their own labels, and it redraws after every stroke, so the
     # browser is spared plotly's hover and zoom layers (a class of laptops draws at once).
-    st.plotly_chart(probability_bars(probabilities, classes), config={"staticPlot": True})
+    st.plotly_chart(probability_bars(prediction.probabilities, prediction.classes),
+                    config={"staticPlot": True})
 
 
 @st.cache_resource

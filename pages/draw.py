@@ -1,4 +1,3 @@
-import numpy as np
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
@@ -9,7 +8,7 @@ from mnistcore.data import get_spec
 from mnistcore.drawing import drawing_steps
 from mnistcore.errors import PreprocessError
 from mnistcore.inference import classify
-from pages.common import load_model, pick_model, show_bars, show_prediction
+from pages.common import load_model, pick_model, show_prediction
 
 st.title("Draw a digit")
 st.caption("Draw one digit, 0 to 9, in the black square. The network answers after every stroke.")
@@ -62,9 +61,6 @@ def drawing_area(entry, brush: int, show_steps: bool, compare: bool) -> None:
                 st.warning(problem, icon=":material/draw:")
             else:
                 st.info("Draw a digit to see what the network thinks it is.", icon=":material/draw:")
-            # Empty bars until then: the student sees what will fill in, and the browser loads
-            # the charting library with the page rather than on the first stroke.
-            show_bars(np.zeros(10), get_spec("mnist").classes)
         else:
             st.session_state["drawing"] = steps.centred  # the Insight pages read it from here
             prediction = classify(load_model(entry), steps.as_input(), "mnist")

@@ -71,11 +71,6 @@ def test_the_top_bar_is_highlighted_and_labelled():
     assert bars.text[1] == "70%" and bars.text[3] == ""
 
 
-def test_no_answer_yet_is_ten_empty_bars_none_highlighted():
-    bars = probability_bars(np.zeros(10), tuple("0123456789")).data[0]
-    assert list(bars.y) == [0.0] * 10 and len(set(bars.marker.color)) == 1 and set(bars.text) == {""}
-
-
 def test_enlarge_keeps_pixels_crisp():
     big = enlarge(np.eye(28, dtype=np.float32), 112)
     assert big.shape == (112, 112) and set(np.unique(big)) == {0, 255}
