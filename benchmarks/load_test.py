@@ -1,9 +1,10 @@
 """Classroom load test, on loopback: K headless-browser students draw digits on the Draw page
 and read the predictions for two minutes while two runs train and four more wait in the queue.
 
-Prints errors, p50/p95 time from the end of a stroke to the updated prediction, each queued
-run's wait and whether it completed, and the server's memory (RSS). Targets: 0 errors,
-p95 <= 1.5 s, every queued run completes.
+Prints errors, p50/p95 time from the end of a stroke to the updated prediction (all, each
+student's first, the rest), each queued run's wait and whether it completed, where the machine's
+CPU went, and the server's memory (RSS). Targets: 0 errors, p95 <= 1.5 s, every queued run
+completes.
 
     python benchmarks/load_test.py [--students 10] [--seconds 120]
 """
