@@ -29,7 +29,6 @@ def clear_canvas() -> None:
     # back, the value it holds is the old one, which must not be shown.
     st.session_state.cleared += 1
     st.session_state.canvas_stale = True
-    st.session_state.pop("drawing", None)
 
 
 def canvas_sent() -> None:
