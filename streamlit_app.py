@@ -1,10 +1,10 @@
 import streamlit as st
 
-from pages.common import job_manager, student_id
+from pages.common import student_id, training_queue
 
 st.set_page_config(page_title="How small networks read handwriting", page_icon="✍️", layout="wide")
 student_id()  # on every page, so a reload anywhere keeps this student's runs
-job_manager()  # started by the first visitor to any page: queued runs resume after a restart
+training_queue()  # started by the first visitor to any page: queued runs resume after a restart
 for key in [k for k in st.session_state if str(k).startswith("train_")]:
     # Streamlit forgets a page's widget values when you leave it; re-saving them here keeps the
     # Train page's settings while a student draws.

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
-from mnistcore.catalog import list_models  # noqa: E402
+from mnistcore.catalog import shipped_models  # noqa: E402
 from mnistcore.checkpoints import load_checkpoint  # noqa: E402
 from mnistcore.data import load_split  # noqa: E402
 from mnistcore.evaluation import evaluate_split  # noqa: E402
@@ -25,7 +25,7 @@ RUNS = 5
 def main() -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; target <= 3 s per checkpoint")
     print(f"{'model':<14} {'median':>8} {'worst':>8}  accuracy")
-    for entry in list_models():
+    for entry in shipped_models():
         model, _ = load_checkpoint(entry.path)
         test = load_split(entry.dataset, "test")
         evaluate_split(model, test.images[:2000], test.labels[:2000])  # warm-up

@@ -1,84 +1,163 @@
-"""Which models the app can offer: the shipped checkpoints in ``checkpoints/`` and the runs
-students saved under ``runs/saved/``. Models are named, never given as paths, so no request
-can make the app read a file outside those two folders."""
+"""Which models the app offers: the ones shipped in ``checkpoints/`` and the ones students saved.
+
+Models are named, never given as paths. A saved model lives in a folder of its own,
+``runs/saved/<name>/`` (``model.pt``, its card as ``model.json``, its epoch snapshots), so no
+name can reach another model's files. The run history records who saved which name and claims
+the name in one transaction, so of two students saving one name at once the second is refused,
+and a student keeps at most a set number of models. Every card is read from inside its ``.pt``
+and checked; a model whose file does not check out is left out (and logged), never offered."""
 
 from __future__ import annotations
 
-import json
-import os
+import functools
+import logging
 import re
-from dataclasses import dataclass
+import shutil
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .errors import CheckpointError
+from .cards import ModelCard
+from .checkpoints import load_checkpoint, save_checkpoint
+from .errors import CheckpointError, StorageError
+from .history import History
+from .settings import SHIPPED_DIR
+from .snapshots import load_snapshots, save_snapshots
 
-ROOT = Path(__file__).resolve().parents[1]
-SHIPPED_DIR = ROOT / "checkpoints"
-NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+log = logging.getLogger(__name__)
 
-
-def runs_dir() -> Path:
-    return Path(os.environ.get("MNISTCORE_RUNS", ROOT / "runs"))
-
-
-def saved_dir() -> Path:
-    return runs_dir() / "saved"
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+SHIPPED_PREFIXES = ("mnist-", "fashion-")  # the shipped models' names; saved ones cannot pass for them
+SAVED_FILE = "model.pt"
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
     path: Path
-    card: dict
-    shipped: bool
+    card: ModelCard
+    owner: str | None = None  # the student who saved it; None for a shipped model
+
+    @property
+    def shipped(self) -> bool:
+        return self.owner is None
 
     @property
     def dataset(self) -> str:
-        return self.card["dataset"]
+        return self.card.dataset
 
-    @property
-    def title(self) -> str:
-        accuracy = self.card.get("test_accuracy")
+    def title(self, viewer: str | None = None) -> str:
+        accuracy = self.card.test_accuracy
         score = f", test accuracy {accuracy:.1%}" if accuracy is not None else ""
-        return f"{self.name} ({self.card['arch']}{score})"
+        whose = "" if self.shipped else ", yours" if self.owner == viewer else ", a classmate's"
+        return f"{self.name} ({self.card.arch}{score}{whose})"
 
 
-def checkpoint_path(name: str, shipped: bool) -> Path:
-    """The file for a model name; refuses names that are not plain file names."""
-    if not NAME.fullmatch(name) or ".." in name:
-        raise CheckpointError(f"{name!r} is not a valid model name (letters, digits, '.', '-', '_').")
-    return (SHIPPED_DIR if shipped else saved_dir()) / f"{name}.pt"
+def check_name(raw: str) -> str:
+    """The name a model is saved under: lower case, spaces as '-'. CheckpointError when it
+    cannot be one (the message does not repeat what was typed: it may be anything)."""
+    name = re.sub(r"\s+", "-", str(raw).strip().lower())
+    if not NAME.fullmatch(name):
+        raise CheckpointError("A name is 1 to 40 letters, digits, '-' or '_', starting with a letter or digit.")
+    if name.startswith(SHIPPED_PREFIXES):
+        raise CheckpointError("Names starting with mnist- or fashion- belong to the models that came with "
+                              "the app; choose another.")
+    return name
 
 
-def list_models(dataset: str | None = None) -> list[ModelEntry]:
-    """Shipped models first, then saved runs, each sorted by name; unreadable cards are skipped."""
-    entries = []
-    for shipped, folder in ((True, SHIPPED_DIR), (False, saved_dir())):
-        for card_file in sorted(folder.glob("*.json")):
-            weights = card_file.with_suffix(".pt")
+@functools.lru_cache(maxsize=512)
+def _checked_card(path: str, modified_ns: int, size: int) -> ModelCard | CheckpointError:
+    # Keyed by the file's stat: each version of a file is read and checked once per process,
+    # and a bad one is logged once, not on every page view.
+    try:
+        return load_checkpoint(path)[1]
+    except CheckpointError as exc:
+        log.warning("Not offering the model in %s: %s", path, exc)
+        return exc
+
+
+def _entry(name: str, path: Path, owner: str | None) -> ModelEntry | None:
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    card = _checked_card(str(path), info.st_mtime_ns, info.st_size)
+    return None if isinstance(card, CheckpointError) else ModelEntry(name, path, card, owner)
+
+
+def shipped_models(dataset: str | None = None, folder: Path = SHIPPED_DIR) -> list[ModelEntry]:
+    """The models that came with the app, by name."""
+    entries = [_entry(path.stem, path, None) for path in sorted(folder.glob("*.pt"))]
+    return [e for e in entries if e is not None and dataset in (None, e.dataset)]
+
+
+class Catalog:
+    """The shipped models and the class's saved ones. ``history`` None: the server cannot use
+    its runs folder, so only the shipped models are offered and nothing can be saved."""
+
+    def __init__(self, saved_dir: Path, history: History | None, saved_per_student: int = 10,
+                 shipped_dir: Path = SHIPPED_DIR):
+        self.saved_dir = Path(saved_dir)
+        self.history = history
+        self.saved_per_student = saved_per_student
+        self.shipped_dir = shipped_dir
+
+    def shipped(self, dataset: str | None = None) -> list[ModelEntry]:
+        return shipped_models(dataset, self.shipped_dir)
+
+    def saved(self, dataset: str | None = None, owner: str | None = None) -> list[ModelEntry]:
+        """Saved models (only ``owner``'s when given), oldest first."""
+        if self.history is None:
+            return []
+        try:
+            rows = self.history.saved_models(owner)
+        except StorageError as exc:
+            log.warning("Saved models are not listed: %s", exc)
+            return []
+        entries = [_entry(row.name, self.saved_dir / row.name / SAVED_FILE, row.owner)
+                   for row in rows if NAME.fullmatch(row.name)]
+        return [e for e in entries if e is not None and dataset in (None, e.dataset)]
+
+    def offered(self, dataset: str | None, viewer: str) -> list[ModelEntry]:
+        """What a student may pick: the shipped models, then their own, then their classmates'."""
+        saved = self.saved(dataset)
+        return (self.shipped(dataset) + [e for e in saved if e.owner == viewer]
+                + [e for e in saved if e.owner != viewer])
+
+    def save(self, source: Path | str, raw_name: str, owner: str, run_id: int | None = None) -> ModelEntry:
+        """Publish a trained run's checkpoint (and its epoch snapshots) under a name."""
+        name = check_name(raw_name)
+        if self.history is None:
+            raise StorageError("Saving is off: the server cannot write to its runs folder. Tell your teacher.")
+        model, card = load_checkpoint(source)  # before claiming the name: a bad source claims nothing
+        snapshots = load_snapshots(source, card)
+        self.history.reserve_saved(name, owner, run_id, self.saved_per_student)
+        folder = self.saved_dir / name
+        try:
+            # The name is ours now: a folder already there was left by a save that died half-way.
+            shutil.rmtree(folder, ignore_errors=True)
             try:
-                card = json.loads(card_file.read_text())
-            except (OSError, ValueError):
-                continue
-            if not weights.is_file() or not isinstance(card, dict) or "dataset" not in card:
-                continue
-            if dataset is None or card["dataset"] == dataset:
-                entries.append(ModelEntry(card_file.stem, weights, card, shipped))
-    return entries
+                folder.mkdir(parents=True)
+            except OSError as exc:
+                raise CheckpointError(f"The model could not be saved ({exc.strerror or exc}). The server's "
+                                      f"disk may be full or read-only; tell your teacher.") from exc
+            path = folder / SAVED_FILE
+            if snapshots:  # first, so a model never appears without the replay it was saved with
+                save_snapshots(path, snapshots)
+            card = replace(card, name=name)
+            save_checkpoint(path, model, card)
+            self.history.mark_saved(name)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                self.history.release_saved(name)
+            except StorageError:
+                log.warning("Could not release the name %s after a failed save", name)
+            raise
+        return ModelEntry(name, path, card, owner)
 
-
-def save_model(source: Path | str, name: str) -> ModelEntry:
-    """Publish a trained run's checkpoint under a name, so the Draw and Clothes pages offer it."""
-    from .checkpoints import load_checkpoint, save_checkpoint
-    from .snapshots import load_snapshots, save_snapshots
-
-    path = checkpoint_path(name, shipped=False)
-    if path.exists() or checkpoint_path(name, shipped=True).exists():
-        raise CheckpointError(f"A model called {name!r} already exists; choose another name.")
-    model, card = load_checkpoint(source)
-    card = {**card, "name": name}
-    snapshots = load_snapshots(source)
-    if snapshots:  # first, so a model never appears without the replay it was saved with
-        save_snapshots(path, snapshots)
-    save_checkpoint(path, model, card)
-    return ModelEntry(name, path, card, shipped=False)
+    def delete(self, name: str, owner: str) -> None:
+        """Remove one of ``owner``'s saved models; CheckpointError when it is not theirs."""
+        if self.history is None or name not in {row.name for row in self.history.saved_models(owner)}:
+            raise CheckpointError("That model is not one of yours, so it cannot be deleted.")
+        self.history.release_saved(name)
+        shutil.rmtree(self.saved_dir / name, ignore_errors=True)

@@ -124,12 +124,18 @@ def confusion_matrix(matrix: np.ndarray, classes: tuple[str, ...], selected: tup
     return fig
 
 
-def clicked_cell(points: list[dict], classes: int = 10) -> tuple[int, int] | None:
+def clicked_cell(points: object, classes: int = 10) -> tuple[int, int] | None:
     """(true, predicted) of the cell a selection event names, from ``confusion_matrix``'s
-    markers, which are laid out row by row."""
+    markers, which are laid out row by row; None for anything else. The event comes from the
+    browser, so every part of it is checked."""
+    if not isinstance(points, (list, tuple)):
+        return None
     for point in points:
-        if point.get("curve_number") == 1:
-            true, predicted = divmod(int(point["point_index"]), classes)
+        if not isinstance(point, dict) or point.get("curve_number") != 1:
+            continue
+        index = point.get("point_index")
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < classes * classes:
+            true, predicted = divmod(index, classes)
             return true, predicted
     return None
 

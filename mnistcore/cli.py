@@ -10,8 +10,6 @@ from pathlib import Path
 
 from .errors import MnistcoreError
 
-RUNS_DIR = Path("runs")
-
 
 def _progress_bar(done: int, total: int, prefix: str, width: int = 30) -> None:
     filled = width * done // total
@@ -22,14 +20,15 @@ def _progress_bar(done: int, total: int, prefix: str, width: int = 30) -> None:
 
 
 def cmd_train(args) -> None:
-    from .checkpoints import make_card, save_checkpoint
+    from .checkpoints import save_run
     from .data import load_split
-    from .evaluation import evaluate
+    from .settings import Settings
     from .training import EpochEnd, Finished, Progress, TrainConfig, train
 
     config = TrainConfig(dataset=args.dataset, arch=args.arch, dropout=args.dropout, epochs=args.epochs,
                          batch_size=args.batch_size, lr=args.lr, train_size=args.train_size,
                          patience=args.patience, seed=args.seed, augment=args.augment, cosine=args.cosine)
+    test = load_split(config.dataset, "test")  # now: a missing or damaged file fails before training
     show_bar = sys.stderr.isatty() and not args.json
     if not args.json:
         print(f"Training {config.label} on {config.dataset} for up to {config.epochs} epochs")
@@ -50,60 +49,65 @@ def cmd_train(args) -> None:
     result = finished.results[0]
     if result.best_epoch is None:
         raise MnistcoreError(finished.message or "Training produced no usable epoch; nothing saved.")
-    test = load_split(config.dataset, "test")
-    test_loss, test_accuracy = evaluate(result.model, test.images, test.labels)
-    out = Path(args.out) if args.out else RUNS_DIR / "cli" / (
+    out = Path(args.out) if args.out else Settings.from_env().runs_dir / "cli" / (
         f"{config.dataset}-{config.arch}-d{config.dropout:g}-"
         f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.pt")
-    card = make_card(result, test_loss, test_accuracy, name=out.stem)
-    save_checkpoint(out, result.model, card)
+    card = save_run(result, out, test)
     summary = {"status": finished.status, "best_epoch": result.best_epoch,
-               "val_loss": result.best_val_loss, "test_accuracy": test_accuracy,
-               "test_loss": test_loss, "checkpoint": str(out)}
+               "val_loss": result.best_val_loss, "test_accuracy": card.test_accuracy,
+               "test_loss": card.test_loss, "checkpoint": str(out)}
     if args.json:
         print(json.dumps({"summary": summary}), flush=True)
     else:
         if finished.status != "completed" or result.status == "early_stopped":
             print(finished.message)
         print(f"Best epoch {result.best_epoch} (val loss {result.best_val_loss:.4f}); "
-              f"test accuracy {test_accuracy:.4f}; saved {out}")
+              f"test accuracy {card.test_accuracy:.4f}; saved {out}")
+
+
+def _checkpoint(path: str):
+    from .checkpoints import load_checkpoint
+    from .errors import CheckpointError
+
+    try:
+        return load_checkpoint(path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path}: {exc}") from None
 
 
 def cmd_evaluate(args) -> None:
-    from .checkpoints import load_checkpoint
     from .data import load_split
     from .evaluation import evaluate
 
-    model, card = load_checkpoint(args.checkpoint)
-    test = load_split(card["dataset"], "test")
+    model, card = _checkpoint(args.checkpoint)
+    test = load_split(card.dataset, "test")
     loss, accuracy = evaluate(model, test.images, test.labels)
-    result = {"checkpoint": args.checkpoint, "dataset": card["dataset"], "arch": card["arch"],
+    result = {"checkpoint": args.checkpoint, "dataset": card.dataset, "arch": card.arch,
               "accuracy": accuracy, "loss": loss, "images": len(test)}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.checkpoint}: {card['arch']} on {card['dataset']} test split: "
+        print(f"{args.checkpoint}: {card.arch} on {card.dataset} test split: "
               f"accuracy {accuracy:.4f}, loss {loss:.4f} ({len(test)} images)")
 
 
 def cmd_predict(args) -> None:
-    from .checkpoints import load_checkpoint
-    from .images import read_image
+    from .images import read_image_file
     from .inference import classify, prepare_input
 
-    model, card = load_checkpoint(args.checkpoint)
+    model, card = _checkpoint(args.checkpoint)
     failed = False
     for file in args.images:
         try:
-            x = prepare_input(read_image(file), card["dataset"])
+            x = prepare_input(read_image_file(file), card.dataset)
         except MnistcoreError as exc:
-            print(f"mnistcore: {exc}", file=sys.stderr)
+            print(f"mnistcore: {file}: {exc}", file=sys.stderr)
             failed = True
             continue
         if x is None:
             print(json.dumps({"file": file, "label": None, "probabilities": [0.0] * 10}))
             continue
-        prediction = classify(model, x, card["dataset"])
+        prediction = classify(model, x, card.dataset)
         print(json.dumps({"file": file, "label": prediction.index, "class": prediction.label,
                           "probabilities": [round(float(p), 6) for p in prediction.probabilities]}),
               flush=True)

@@ -82,7 +82,9 @@ def get_spec(name: str) -> DatasetSpec:
 
 
 def data_root() -> Path:
-    return Path(os.environ.get("MNISTCORE_DATA", "data"))
+    from .settings import Settings
+
+    return Settings.from_env().data_dir
 
 
 def raw_dir(spec: DatasetSpec, root: Path | None = None) -> Path:
@@ -97,15 +99,20 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def problems(spec: DatasetSpec, root: Path | None = None, files=None) -> list[str]:
-    """What is wrong with the raw files on disk, one line per file; empty when all is well."""
+def problems(spec: DatasetSpec, root: Path | None = None) -> list[str]:
+    """What is wrong with the dataset's raw files on disk, one line per file, each named within
+    the data folder; empty when all is well."""
     found = []
-    for name in files or spec.sha256:
+    for name in spec.sha256:
         path = raw_dir(spec, root) / name
-        if not path.is_file():
-            found.append(f"{spec.title} file {path} is missing")
-        elif _sha256(path) != spec.sha256[name]:
-            found.append(f"{spec.title} file {path} is corrupt (SHA-256 mismatch)")
+        shown = f"{spec.loader}/raw/{name} in the data folder"
+        try:
+            if not path.is_file():
+                found.append(f"{spec.title} file {shown} is missing")
+            elif _sha256(path) != spec.sha256[name]:
+                found.append(f"{spec.title} file {shown} is damaged (its SHA-256 is not the published one)")
+        except OSError as exc:
+            found.append(f"{spec.title} file {shown} cannot be read ({exc.strerror or exc})")
     return found
 
 
@@ -209,11 +216,15 @@ class Split:
 @functools.lru_cache(maxsize=4)
 def _load_raw(name: str, train: bool, root: str) -> Split:
     spec = get_spec(name)
-    prefix = "train" if train else "t10k"
-    wrong = problems(spec, Path(root), [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"])
+    # All four files, not only this split's: torchvision refuses the whole dataset when any is
+    # missing, with a message about download=True that helps no one here.
+    wrong = problems(spec, Path(root))
     if wrong:
-        raise DatasetError(f"{wrong[0]}. Run: {FIX_COMMAND}")
-    ds = torchvision_dataset(spec)(root, train=train, download=False)
+        raise DatasetError(f"{wrong[0]}. The teacher can fix it with: {FIX_COMMAND}")
+    try:
+        ds = torchvision_dataset(spec)(root, train=train, download=False)
+    except Exception as exc:  # noqa: BLE001 - the files changed under us since they were checked
+        raise DatasetError(f"{spec.title} could not be read. The teacher can fix it with: {FIX_COMMAND}") from exc
     return Split(ds.data, ds.targets)
 
 

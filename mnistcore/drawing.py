@@ -44,14 +44,16 @@ def to_ink(image: np.ndarray | Image.Image, light_ink: bool = False) -> np.ndarr
     a = np.asarray(image, dtype=np.float32)
     if a.max(initial=0) > 1.0:
         a = a / 255.0
-    if a.ndim == 3 and a.shape[2] == 4:
-        alpha = a[..., 3]
+    if a.ndim == 3 and a.shape[2] in (2, 4):  # gray or RGB, with alpha
+        alpha = a[..., -1]
         if alpha.min() < alpha.max():
             # Strokes on a transparent canvas: the alpha channel is the ink, whatever its colour.
             return alpha
-        a = a[..., :3]
-    if a.ndim == 3:
-        a = a[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        a = a[..., :-1]
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[..., 0]
+    elif a.ndim == 3 and a.shape[2] == 3:
+        a = a @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     if a.ndim != 2:
         raise ValueError(f"expected a gray, RGB or RGBA image, got shape {a.shape}")
     background = 0.0 if light_ink else float(np.median(a))

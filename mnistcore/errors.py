@@ -1,4 +1,5 @@
-"""Errors a user can act on. The CLI prints them as one line; the app shows them as a message."""
+"""Errors a user can act on. The CLI prints them as one line; the app shows them as a message.
+Messages never echo what a user typed or a server path: they are shown to a class."""
 
 
 class MnistcoreError(Exception):
@@ -15,3 +16,11 @@ class CheckpointError(MnistcoreError):
 
 class PreprocessError(MnistcoreError):
     pass
+
+
+class StorageError(MnistcoreError):
+    """The server could not write (or read) its own files: a full or read-only disk."""
+
+
+class LimitError(MnistcoreError):
+    """A request beyond what the class's server allows one student."""

@@ -13,11 +13,12 @@ import io
 import json
 import sqlite3
 import time
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from .errors import CheckpointError, LimitError, StorageError
 from .training import EpochMetrics, TrainConfig, config_from_dict
 
 ACTIVE = ("queued", "running")
@@ -59,6 +60,13 @@ CREATE TABLE IF NOT EXISTS epochs (
     PRIMARY KEY (run_id, epoch)
 );
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs(owner, id);
+CREATE TABLE IF NOT EXISTS saved_models (
+    name TEXT PRIMARY KEY,          -- also its folder under saved/: one folder, one model
+    owner TEXT NOT NULL,
+    run_id INTEGER,
+    created REAL NOT NULL,
+    ready INTEGER NOT NULL DEFAULT 0    -- 1 once its files are written
+);
 """
 
 
@@ -74,6 +82,14 @@ class Run:
     test_accuracy: float | None
     checkpoint: str | None
     message: str
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    name: str
+    owner: str
+    run_id: int | None
+    created: float
 
 
 @dataclass(frozen=True)
@@ -104,30 +120,51 @@ class Job:
         return min(1.0, ((self.epoch - 1) + self.batch / self.batches) / self.epochs)
 
 
+STORAGE_MESSAGE = ("The server could not {what} its run history: its disk may be full or read-only. "
+                   "Nothing was changed; tell your teacher.")
+
+
 class History:
+    """Every method raises StorageError, never a raw sqlite3 error, when the disk refuses."""
+
     def __init__(self, path: Path | str):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
-            db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writing workers
-            db.executescript(SCHEMA)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with closing(self._connect(write=True)) as db:
+                db.execute("PRAGMA journal_mode=WAL")  # readers never wait for the writing workers
+                db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(STORAGE_MESSAGE.format(what="open")) from exc
+
+    def _connect(self, write: bool) -> sqlite3.Connection:
+        # timeout=30: a writer waits for another instead of failing at once.
+        return sqlite3.connect(self.path, timeout=30, isolation_level=None if write else "DEFERRED")
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        # BEGIN IMMEDIATE takes the write lock up front; timeout=30 waits for another writer.
-        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        # BEGIN IMMEDIATE takes the write lock up front.
+        try:
+            with closing(self._connect(write=True)) as db:
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        with suppress(sqlite3.Error):
+                            db.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise StorageError(STORAGE_MESSAGE.format(what="write")) from exc
 
     def _read(self, sql: str, args: Sequence = ()) -> list[sqlite3.Row]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
-            db.row_factory = sqlite3.Row
-            return db.execute(sql, args).fetchall()
+        try:
+            with closing(self._connect(write=False)) as db:
+                db.row_factory = sqlite3.Row
+                return db.execute(sql, args).fetchall()
+        except sqlite3.Error as exc:
+            raise StorageError(STORAGE_MESSAGE.format(what="read")) from exc
 
     # --- jobs -----------------------------------------------------------------------------
 
@@ -171,10 +208,13 @@ class History:
             db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))
 
     def finish_job(self, job_id: int, status: str, message: str = "") -> None:
-        """Close a job and whichever of its runs are still open, in one transaction."""
+        """Close a job that is still open and whichever of its runs are, in one transaction; a
+        job already ended keeps its end."""
         with self._write() as db:
-            db.execute("UPDATE jobs SET status = ?, message = ?, finished = ? WHERE id = ?",
-                       (status, message, time.time(), job_id))
+            closed = db.execute("UPDATE jobs SET status = ?, message = ?, finished = ? WHERE id = ? "
+                                "AND status IN ('queued', 'running')", (status, message, time.time(), job_id))
+            if not closed.rowcount:
+                return
             db.execute("UPDATE runs SET status = ? WHERE job_id = ? AND status IN ('queued', 'running')",
                        (status, job_id))
 
@@ -221,3 +261,34 @@ class History:
         for e in self.epochs(run_id):
             writer.writerow(e.values())
         return out.getvalue()
+
+    # --- saved models -------------------------------------------------------------------
+
+    def reserve_saved(self, name: str, owner: str, run_id: int | None, limit: int) -> None:
+        """Claim ``name`` for ``owner``'s model, in one transaction: of two students saving the
+        same name at once, the second is refused. CheckpointError when the name is taken,
+        LimitError when the student already keeps ``limit`` models."""
+        with self._write() as db:
+            if db.execute("SELECT 1 FROM saved_models WHERE name = ?", (name,)).fetchone():
+                raise CheckpointError(f"A model called {name} already exists; choose another name.")
+            kept = db.execute("SELECT COUNT(*) FROM saved_models WHERE owner = ?", (owner,)).fetchone()[0]
+            if kept >= limit:
+                raise LimitError(f"You have saved {kept} models, the most one student may keep. "
+                                 f"Delete one of them first.")
+            db.execute("INSERT INTO saved_models (name, owner, run_id, created) VALUES (?, ?, ?, ?)",
+                       (name, owner, run_id, time.time()))
+
+    def mark_saved(self, name: str) -> None:
+        with self._write() as db:
+            db.execute("UPDATE saved_models SET ready = 1 WHERE name = ?", (name,))
+
+    def release_saved(self, name: str) -> None:
+        with self._write() as db:
+            db.execute("DELETE FROM saved_models WHERE name = ?", (name,))
+
+    def saved_models(self, owner: str | None = None) -> list[SavedModel]:
+        """Saved models whose files are complete, oldest first."""
+        sql, args = "SELECT name, owner, run_id, created FROM saved_models WHERE ready = 1", []
+        if owner is not None:
+            sql, args = sql + " AND owner = ?", [owner]
+        return [SavedModel(**dict(r)) for r in self._read(sql + " ORDER BY created, name", args)]

@@ -1,51 +1,62 @@
-"""Training jobs for a shared server: a queue, a cap on how many train at once, and one worker
-process per job (``python -m mnistcore.worker``).
+"""Training jobs for a shared server: a queue, a cap on how many train at once, a cap on how
+long one may take, and one worker process per job (``python -m mnistcore.worker``).
 
 A job is one run, or several runs trained in lockstep (with and without dropout). Each job
 trains in its own process with its own share of the cores: torch's thread pool is
 process-wide, so runs in threads would fight over it (two 2-thread runs on 2 cores train
 many times slower than one after the other), and a crashing or killed worker takes nothing
 else down. Workers write their progress to the run history (SQLite); the pages only read it.
+
+The scheduler survives its disk: when the history cannot be written it backs off and says so
+once in the log, and a worker that died is remembered until its end is recorded, so no job is
+left "running" with no worker behind it.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import signal
 import subprocess
 import sys
 import threading
-import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
-from .catalog import ROOT
-from .errors import MnistcoreError
-from .history import History
+from .budget import describe, estimate_seconds
+from .errors import LimitError, StorageError
+from .history import Job, History
+from .settings import ROOT, Settings
 from .training import TrainConfig
 
+log = logging.getLogger(__name__)
+
 POLL_SECONDS = 0.2
+MAX_BACKOFF_SECONDS = 5.0
 
-
-def default_max_running() -> int:
-    """MNISTCORE_MAX_RUNS, or half the cores: jobs of two threads each train fastest here."""
-    value = os.environ.get("MNISTCORE_MAX_RUNS", "")
-    return max(1, int(value)) if value.isdigit() else max(1, (os.cpu_count() or 1) // 2)
+# How a worker's exit code reads to a student (see worker.py).
+EXIT_MESSAGES = {
+    3: "The server restarted while this run was training.",
+    4: "The server's disk is full or read-only, so the run could not be recorded. Tell your teacher.",
+}
 
 
 @dataclass(frozen=True)
 class JobLimits:
-    max_running: int = field(default_factory=default_max_running)
+    max_running: int = 1
     max_queued_per_owner: int = 3
     max_queued: int = 60
+    max_run_seconds: float = 600.0
+    threads_per_job: int = 2
 
-    @property
-    def threads_per_job(self) -> int:
-        return max(1, (os.cpu_count() or 1) // self.max_running)
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "JobLimits":
+        return cls(max_running=settings.max_running, max_queued_per_owner=settings.queued_per_student,
+                   max_queued=settings.queued_total, max_run_seconds=settings.max_run_minutes * 60.0,
+                   threads_per_job=settings.threads_per_run)
 
 
-class QueueFull(MnistcoreError):
+class QueueFull(LimitError):
     pass
 
 
@@ -55,20 +66,38 @@ class JobManager:
     def __init__(self, history: History, models_dir: Path, limits: JobLimits | None = None):
         self.history = history
         self.models_dir = Path(models_dir)
-        self.limits = limits or JobLimits()
+        self.limits = limits or JobLimits.from_settings(Settings.from_env())
         self._workers: dict[int, subprocess.Popen] = {}
+        self._ended: dict[int, tuple[str, str]] = {}  # job -> (status, message) not yet recorded
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
+        self._failing: str | None = None  # the scheduler's last error, logged once
         history.mark_interrupted()  # whatever was training when the last server died
         self._thread = threading.Thread(target=self._loop, name="mnistcore-jobs", daemon=True)
         self._thread.start()
 
+    # --- what students do -------------------------------------------------------------------
+
+    def estimate(self, configs: Sequence[TrainConfig]) -> float:
+        return estimate_seconds(configs, self.limits.threads_per_job)
+
+    def check_budget(self, configs: Sequence[TrainConfig]) -> float:
+        """The run's expected seconds; LimitError when that is beyond the class's limit."""
+        seconds = self.estimate(configs)
+        if seconds > self.limits.max_run_seconds:
+            raise LimitError(f"This run would take {describe(seconds)}; runs on this server may take at most "
+                             f"{self.limits.max_run_seconds / 60:g} minutes. Use fewer epochs or training "
+                             f"images, a larger batch, or a smaller model.")
+        return seconds
+
     def submit(self, owner: str, title: str, configs: Sequence[TrainConfig]) -> int:
-        """Queue a job; QueueFull when this student or the whole class has too many waiting."""
+        """Queue a job; LimitError when it would take too long or this student or the whole
+        class has too many waiting; StorageError when the history cannot be written."""
         configs = list(configs)
         if not configs:
             raise ValueError("nothing to train")
+        self.check_budget(configs)
         waiting = self.history.jobs(owner=owner, status=("queued",))
         if len(waiting) >= self.limits.max_queued_per_owner:
             raise QueueFull(f"You already have {len(waiting)} runs waiting; stop one or wait for it to start.")
@@ -78,17 +107,32 @@ class JobManager:
         self._wake.set()
         return job_id
 
-    def stop(self, job_id: int) -> None:
+    def stop(self, job_id: int, owner: str | None = None) -> None:
         """A queued job is cancelled; a running one stops at its next batch and keeps its best
-        epoch so far."""
+        epoch so far; one whose worker is already gone is closed at once. With ``owner``, only
+        that student's job is touched."""
         with self._lock:
+            job = self.history.job(job_id)
+            if job is None or (owner is not None and job.owner != owner):
+                return
             worker = self._workers.get(job_id)
             if worker is not None:
                 worker.send_signal(signal.SIGTERM)  # the worker stops at its next batch
                 return
-            job = self.history.job(job_id)
-            if job is not None and job.status == "queued":
+            if job_id in self._ended:
+                return
+            if job.status == "queued":
                 self.history.finish_job(job_id, "cancelled", "Cancelled before it started.")
+            elif job.status == "running":  # no worker of ours trains it
+                self._record_end(job_id, "interrupted", "This run had stopped training; it was closed.")
+
+    def job(self, job_id: int) -> Job | None:
+        """The job as the history has it, with an end this server knows of but could not yet record."""
+        job = self.history.job(job_id)
+        return None if job is None else self._with_known_end(job)
+
+    def jobs(self, owner: str | None = None) -> list[Job]:
+        return [self._with_known_end(job) for job in self.history.jobs(owner=owner)]
 
     def running(self) -> list[int]:
         with self._lock:
@@ -107,40 +151,72 @@ class JobManager:
             except subprocess.TimeoutExpired:
                 process.kill()
         self._thread.join(timeout)
-        self.tick()
+        try:
+            self.tick()
+        except StorageError as exc:
+            log.warning("Closing the job manager: %s", exc)
+
+    # --- the scheduler ------------------------------------------------------------------------
+
+    def _with_known_end(self, job: Job) -> Job:
+        ended = self._ended.get(job.id)
+        if ended is None or not job.active:
+            return job
+        return replace(job, status=ended[0], message=ended[1])
+
+    def _record_end(self, job_id: int, status: str, message: str) -> None:
+        """Close a job whose worker is gone. Remembered first, so that a disk that refuses the
+        write now gets it again on the next tick, and the pages show the end meanwhile."""
+        self._ended[job_id] = (status, message)
+        self.history.finish_job(job_id, status, message)  # a job already ended is left as it is
+        del self._ended[job_id]
 
     def tick(self) -> None:
-        """Reap finished workers, then start queued jobs while there is room."""
+        """Reap finished workers, record the ends their workers could not, then start queued
+        jobs while there is room."""
         with self._lock:
             for job_id, process in list(self._workers.items()):
                 if process.poll() is None:
                     continue
                 del self._workers[job_id]
-                job = self.history.job(job_id)
-                if job is None or not job.active:
-                    continue
                 if process.returncode == -signal.SIGTERM:  # stopped while it was still starting up
-                    self.history.finish_job(job_id, "stopped", "Stopped by the user before training began.")
-                else:  # the worker died without a word
-                    self.history.finish_job(job_id, "failed", f"The training worker stopped unexpectedly "
-                                                              f"(exit code {process.returncode}).")
+                    self._ended[job_id] = ("stopped", "Stopped by the user before training began.")
+                elif process.returncode != 0:  # 0: the worker recorded its own end
+                    self._ended[job_id] = ("failed", EXIT_MESSAGES.get(
+                        process.returncode, f"The training worker stopped unexpectedly (exit code "
+                                            f"{process.returncode})."))
+            for job_id, (status, message) in list(self._ended.items()):
+                self._record_end(job_id, status, message)
             if self._closed:
                 return
             queued = self.history.jobs(status=("queued",))
             for job in queued[:max(0, self.limits.max_running - len(self._workers))]:
                 self.history.start_job(job.id)
-                # A fresh interpreter, not multiprocessing: Streamlit swaps in its own __main__
-                # while a script runs, and a spawned child would run the app's script again.
-                self._workers[job.id] = subprocess.Popen(
-                    [sys.executable, "-m", "mnistcore.worker", str(self.history.path), str(job.id),
-                     str(self.models_dir), str(self.limits.threads_per_job)],
-                    cwd=ROOT, stdin=subprocess.DEVNULL)
+                try:
+                    # A fresh interpreter, not multiprocessing: Streamlit swaps in its own __main__
+                    # while a script runs, and a spawned child would run the app's script again.
+                    self._workers[job.id] = subprocess.Popen(
+                        [sys.executable, "-m", "mnistcore.worker", str(self.history.path), str(job.id),
+                         str(self.models_dir), str(self.limits.threads_per_job),
+                         str(self.limits.max_run_seconds)],
+                        cwd=ROOT, stdin=subprocess.DEVNULL)
+                except OSError as exc:
+                    self._record_end(job.id, "failed", f"The server could not start a trainer ({exc.strerror}).")
 
     def _loop(self) -> None:
+        wait = POLL_SECONDS
         while not self._closed:
             try:
                 self.tick()
-            except Exception:  # a locked or full disk must not kill the scheduler: try again
-                traceback.print_exc(file=sys.stderr)
-            self._wake.wait(POLL_SECONDS)
+            except Exception as exc:  # noqa: BLE001 - a full or locked disk must not kill the scheduler
+                if str(exc) != self._failing:
+                    log.error("The training queue cannot use the run history (%s); retrying.", exc)
+                    self._failing = str(exc)
+                wait = min(MAX_BACKOFF_SECONDS, wait * 2)
+            else:
+                if self._failing is not None:
+                    log.warning("The training queue can use the run history again.")
+                    self._failing = None
+                wait = POLL_SECONDS
+            self._wake.wait(wait)
             self._wake.clear()

@@ -4,11 +4,12 @@ confusion matrix and the mistakes the model was surest of."""
 
 from __future__ import annotations
 
-import datetime
 import html
+from dataclasses import asdict
 
 import numpy as np
 
+from .cards import ModelCard
 from .charts import accuracy_curves, confusion_matrix, loss_curves, per_class_accuracy
 from .data import get_spec
 from .evaluation import Evaluation
@@ -28,29 +29,31 @@ table { border-collapse: collapse; } td, th { padding: 2px 12px 2px 0; text-alig
 """
 
 
-def run_report(name: str, card: dict, evaluation: Evaluation, test_images: np.ndarray,
+def run_report(name: str, card: ModelCard, evaluation: Evaluation, test_images: np.ndarray,
                mistakes: int = 16) -> str:
     """HTML of the report. ``test_images``: the split's uint8 (N, 28, 28) images, in the order
-    the evaluation saw them."""
-    spec = get_spec(card["dataset"])
-    config = card.get("config", {})
-    history = card.get("history") or []
-    label = f"{card['arch']}" + (f", dropout {card['dropout']:g}" if card.get("dropout") else ", no dropout")
-
-    rows = "".join(f"<tr><th>{html.escape(title)}</th><td>{html.escape(str(config.get(key, card.get(key, '-'))))}"
-                   f"</td></tr>" for key, title in SETTINGS)
-    best = card.get("best_epoch")
+    the evaluation saw them. Every value from the card is escaped, and the same inputs give the
+    same bytes, so a report downloaded many times is held once."""
+    spec = get_spec(card.dataset)
+    config = asdict(card.config) if card.config is not None else {}
+    history = list(card.history)
+    values = {**config, "dataset": card.dataset, "arch": card.arch, "dropout": card.dropout}
+    rows = "".join(f"<tr><th>{html.escape(title)}</th><td>{html.escape(_shown(values.get(key)))}</td></tr>"
+                   for key, title in SETTINGS)
     summary = (f"Test accuracy <b>{evaluation.accuracy:.2%}</b> and loss {evaluation.loss:.3f} on "
-               f"{len(evaluation.labels):,} test images" + (f"; weights of epoch {best} (lowest validation "
-                                                            f"loss) of {card.get('epochs_trained')}." if best else "."))
+               f"{len(evaluation.labels):,} test images")
+    if card.best_epoch:
+        summary += (f"; weights of epoch {html.escape(str(card.best_epoch))} (lowest validation loss) of "
+                    f"{html.escape(str(card.epochs_trained))}")
 
     figures = []
     if history:
-        figures.append(loss_curves([(label, history)], height=340))
-        figures.append(accuracy_curves([(label, history)], height=260))
+        figures.append(loss_curves([(card.label, history)], height=340))
+        figures.append(accuracy_curves([(card.label, history)], height=260))
     figures.append(confusion_matrix(evaluation.confusion(), spec.classes, height=460))
     figures.append(per_class_accuracy(evaluation.per_class_accuracy(), spec.classes, height=260))
-    charts = "".join(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displayModeBar": False})
+    charts = "".join(fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"figure-{i}",
+                                 config={"displayModeBar": False})
                      for i, fig in enumerate(figures))
 
     cells = []
@@ -61,13 +64,13 @@ def run_report(name: str, card: dict, evaluation: Evaluation, test_images: np.nd
                      f'said <b>{html.escape(said)}</b> ({evaluation.confidences[i]:.0%})<br>'
                      f'was {html.escape(true)}</div>')
 
-    created = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    trained = f" Trained {html.escape(card.created[:10])}." if card.created else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Run report: {html.escape(name)}</title>
 <style>{STYLE}</style></head><body>
 <h1>Run report: {html.escape(name)}</h1>
-<p class="muted">{html.escape(spec.title)}, {html.escape(label)}. Made {created} by the handwriting lab.</p>
-<p>{summary}</p>
+<p class="muted">{html.escape(spec.title)}, {html.escape(card.label)}.{trained} From the handwriting lab.</p>
+<p>{summary}.</p>
 <h2>Settings</h2><table>{rows}</table>
 <h2>Curves, confusion matrix and accuracy per class</h2>
 <p class="muted">Loss: training solid, validation dashed; the star is the best epoch, the one kept.
@@ -77,3 +80,12 @@ Confusion matrix: rows are the true classes, columns what the model answered.</p
 <div class="figures">{''.join(cells) or '<p>None: every test image was right.</p>'}</div>
 </body></html>
 """
+
+
+def _shown(value: object) -> str:
+    """A setting as a person reads it, not as Python prints it."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else str(value)

@@ -5,8 +5,6 @@ most 30 a run, kept beside the run's checkpoint as ``<name>.epochs.pt``."""
 from __future__ import annotations
 
 import math
-import pickle
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .checkpoints import atomic_write, model_for_card
+from .cards import ModelCard
+from .checkpoints import atomic_write, check_state_dict, model_for_card, read_torch_file
 from .errors import CheckpointError
 
 SNAPSHOT_ARCHS = ("logreg", "mlp")  # the CNN's snapshots would be as big, for a less telling replay
@@ -41,24 +40,31 @@ def save_snapshots(checkpoint: Path | str, snapshots: Snapshots) -> None:
     atomic_write(snapshots_path(checkpoint), lambda f: torch.save(snapshots, f))
 
 
-def load_snapshots(checkpoint: Path | str) -> Snapshots:
-    """The run's snapshots, or {} when it kept none."""
+def load_snapshots(checkpoint: Path | str, card: ModelCard) -> Snapshots:
+    """The run's snapshots, or {} when it kept none; CheckpointError when the file is not
+    snapshots of the model ``card`` describes."""
     path = snapshots_path(checkpoint)
-    if not path.is_file():
+    if not path.exists():
         return {}
     try:
-        snapshots = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise CheckpointError(f"The epoch snapshots {path.name} are not readable.") from exc
-    if not isinstance(snapshots, dict):
-        raise CheckpointError(f"The epoch snapshots {path.name} are not readable.")
+        snapshots = read_torch_file(path)
+        if not isinstance(snapshots, dict) or not 0 < len(snapshots) <= 500:
+            raise CheckpointError("not a mapping of epochs")
+        model = model_for_card(card)
+        for epoch, state in snapshots.items():
+            if not isinstance(epoch, int) or isinstance(epoch, bool) or not 1 <= epoch <= 500:
+                raise CheckpointError("not a mapping of epochs")
+            check_state_dict(state, model)
+    except CheckpointError:
+        raise CheckpointError("The saved epoch snapshots of this model are not readable, so there is "
+                              "no replay.") from None
     return snapshots
 
 
 @torch.inference_mode()
-def replay(card: dict, snapshots: Snapshots, x: torch.Tensor) -> tuple[list[int], np.ndarray]:
+def replay(card: ModelCard, snapshots: Snapshots, x: torch.Tensor) -> tuple[list[int], np.ndarray]:
     """The epochs and, for each, the model's ten class probabilities for ``x`` (1, 1, 28, 28).
-    ``snapshots`` holds at least one epoch."""
+    ``snapshots`` holds at least one epoch, as ``load_snapshots`` gives them."""
     model = model_for_card(card).eval()
     epochs, rows = sorted(snapshots), []
     for epoch in epochs:

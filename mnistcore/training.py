@@ -43,6 +43,15 @@ class TrainConfig:
     cosine: bool = False  # anneal the learning rate to zero over the epochs (for final models)
 
     def __post_init__(self):
+        # A config also arrives from the run history and from model cards: check the types too
+        # (True is an int to Python, "5" is not a number).
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (
+            self.epochs, self.batch_size, self.seed, 0 if self.train_size is None else self.train_size,
+            1 if self.patience is None else self.patience))
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.dropout, self.lr))
+        flags = isinstance(self.augment, bool) and isinstance(self.cosine, bool)
+        if not (whole and numbers and flags and isinstance(self.dataset, str) and isinstance(self.arch, str)):
+            raise ValueError("a training setting has the wrong type")
         get_spec(self.dataset)
         checks = [
             (self.arch in ARCHS, f"arch must be one of {', '.join(ARCHS)}"),

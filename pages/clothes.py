@@ -2,7 +2,7 @@ import streamlit as st
 
 from mnistcore.data import get_spec
 from mnistcore.errors import MnistcoreError
-from mnistcore.images import MAX_BYTES, read_image
+from mnistcore.images import MAX_BYTES, UPLOAD_TYPES, decode_image
 from mnistcore.inference import classify, pick_test_image, prepare_input
 from pages.common import load_model, pick_model, show_prediction
 
@@ -21,17 +21,16 @@ left, right = st.columns([2, 3], gap="large")
 x, truth = None, None
 with left:
     if source == "Upload a picture":
-        upload = st.file_uploader("A PNG or JPEG of one piece of clothing",
-                                  type=["png", "jpg", "jpeg", "gif", "webp", "bmp"],
+        upload = st.file_uploader("A PNG or JPEG of one piece of clothing", type=list(UPLOAD_TYPES),
                                   max_upload_size=MAX_BYTES // (1024 * 1024))
         if upload is not None:
             try:
-                picture = read_image(upload.getvalue(), name=upload.name)
+                picture = decode_image(upload.getvalue())
                 x = prepare_input(picture, "fashion")
             except MnistcoreError as exc:
                 st.error(str(exc), icon=":material/broken_image:")
             else:
-                st.image(picture, caption=upload.name, width=200)
+                st.image(picture, width=200)  # no caption: a file's name is anything a student typed
                 if x is None:
                     st.warning("This picture is one flat colour: there is no clothing to classify.")
     else:
@@ -39,7 +38,7 @@ with left:
         wanted = st.selectbox("Class", ["Any class", *CLASSES], key="clothes_class")
         if st.button("Another image", icon=":material/shuffle:"):
             st.session_state.clothes_draw += 1
-        label = None if wanted == "Any class" else CLASSES.index(wanted)
+        label = CLASSES.index(wanted) if wanted in CLASSES else None
         try:
             x, truth = pick_test_image("fashion", label, st.session_state.clothes_draw)
         except MnistcoreError as exc:

@@ -1,5 +1,5 @@
-"""Widgets the pages share: the model picker, cached model loading, and how a prediction is
-shown. Layout only; the work is in mnistcore."""
+"""Widgets the pages share: the model picker, cached model loading, how a prediction is shown,
+and the server's one job manager and catalog. Layout only; the work is in mnistcore."""
 
 from __future__ import annotations
 
@@ -10,28 +10,30 @@ import numpy as np
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
-from mnistcore.catalog import ModelEntry, list_models, runs_dir
+from mnistcore.catalog import Catalog, ModelEntry
 from mnistcore.charts import probability_bars
-from mnistcore.pictures import enlarge
 from mnistcore.checkpoints import load_checkpoint
 from mnistcore.data import load_split
-from mnistcore.errors import MnistcoreError
+from mnistcore.errors import MnistcoreError, StorageError
 from mnistcore.evaluation import Evaluation, evaluate_split
 from mnistcore.history import History
 from mnistcore.inference import Prediction
-from mnistcore.jobs import JobManager
+from mnistcore.jobs import JobLimits, JobManager
+from mnistcore.pictures import enlarge
+from mnistcore.settings import Settings
+
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the model ...")
-def _load(path: str, modified: float):
+def _load(path: str, modified_ns: int):
     # Keyed by modification time too, so a re-saved run is loaded afresh.
     return load_checkpoint(path)[0]
 
 
 def load_model(entry: ModelEntry):
     try:
-        return _load(str(entry.path), entry.path.stat().st_mtime)
+        return _load(str(entry.path), entry.path.stat().st_mtime_ns)
     except (MnistcoreError, OSError) as exc:
-        st.error(f"This model cannot be used: {exc}")
+        st.error(f"The model {entry.name} cannot be used. {exc}")
         st.stop()
 
 
@@ -39,30 +41,30 @@ def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn",
                prefer: str | None = None) -> ModelEntry:
     """A model of ``dataset`` (any when None); to begin with, the first ``arch`` one, of the
     ``prefer`` dataset when given."""
-    models = list_models(dataset)
+    viewer = student_id()
+    models = catalog().offered(dataset, viewer)
     if not models:
-        st.error("No models were found in `checkpoints/` or `runs/saved/`. "
-                 "Run `make checkpoints` or train one on the Train page.")
+        st.error("No models were found. The teacher can run `make checkpoints`, or train one on the Train page.")
         st.stop()
     names = [m.name for m in models]
     default = next((i for i, m in enumerate(models)
-                    if m.card["arch"] == arch and prefer in (None, m.dataset)), 0)
+                    if m.card.arch == arch and prefer in (None, m.dataset)), 0)
     name = st.selectbox(label, names, index=default, key=key,
-                        format_func=lambda n: models[names.index(n)].title)
-    return models[names.index(name)]
+                        format_func=lambda n: models[names.index(n)].title(viewer) if n in names else n)
+    return models[names.index(name)] if name in names else models[default]
 
 
 @st.cache_data(max_entries=16, show_spinner="Evaluating on the 10,000 test images ...")
-def _evaluation(path: str, modified: float, dataset: str) -> Evaluation:
+def test_answers(path: str, modified_ns: int, dataset: str) -> Evaluation:
     test = load_split(dataset, "test")
-    return evaluate_split(_load(path, modified), test.images, test.labels)
+    return evaluate_split(_load(path, modified_ns), test.images, test.labels)
 
 
 def evaluation_of(entry: ModelEntry) -> Evaluation:
     """The model's answers on the whole test split, computed once per model for every session."""
     load_model(entry)  # a model that cannot load says so and stops here
     try:
-        return _evaluation(str(entry.path), entry.path.stat().st_mtime, entry.dataset)
+        return test_answers(str(entry.path), entry.path.stat().st_mtime_ns, entry.dataset)
     except (MnistcoreError, OSError) as exc:
         st.error(str(exc))
         st.stop()
@@ -84,10 +86,34 @@ def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: st
                     config={"staticPlot": True})
 
 
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except MnistcoreError as exc:  # a teacher's typo in an MNISTCORE_* variable
+        st.error(f"The server is not set up right: {exc}")
+        st.stop()
+
+
 @st.cache_resource
 def job_manager() -> JobManager:
-    """One per server, shared by every session: the queue is the whole class's."""
-    return JobManager(History(runs_dir() / "history.sqlite"), runs_dir() / "models")
+    """One per server, shared by every session: the queue is the whole class's. StorageError
+    when the runs folder cannot be used; that is not cached, so the next page view tries again."""
+    s = settings()
+    return JobManager(History(s.history_path), s.models_dir, JobLimits.from_settings(s))
+
+
+def training_queue() -> JobManager | None:
+    """The job manager, or None when the server cannot write its runs folder."""
+    try:
+        return job_manager()
+    except StorageError:
+        return None
+
+
+def catalog() -> Catalog:
+    manager = training_queue()
+    s = settings()
+    return Catalog(s.saved_dir, manager.history if manager else None, s.saved_per_student)
 
 
 def student_id() -> str:

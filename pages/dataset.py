@@ -21,7 +21,8 @@ st.caption("What the networks learn from: 70,000 small gray images per dataset, 
            "training, validation (held out to watch for overfitting) and test (looked at once, at the end).")
 
 dataset = st.segmented_control("Dataset", list(DATASETS), default="mnist", key="dataset_name",
-                               format_func=lambda name: DATASETS[name].title) or "mnist"
+                               format_func=lambda name: DATASETS[name].title)
+dataset = dataset if dataset in DATASETS else "mnist"  # none picked, or a value the browser made up
 spec = get_spec(dataset)
 try:
     counts, means = overview(dataset)
@@ -39,8 +40,10 @@ st.subheader("Browse one class")
 left, right = st.columns([1, 1])
 label = left.selectbox("Class", range(len(spec.classes)), format_func=lambda i: spec.classes[i],
                        key="dataset_class")
+label = label if label in range(len(spec.classes)) else 0
 split = right.segmented_control("Split", SPLITS, default="train", key="dataset_split",
-                                format_func=SPLIT_TITLES.get) or "train"
+                                format_func=SPLIT_TITLES.get)
+split = split if split in SPLITS else "train"
 page_key = f"dataset_page-{dataset}-{split}-{label}"
 if st.button("Show other images", icon=":material/refresh:"):
     st.session_state[page_key] = st.session_state.get(page_key, 0) + 1

@@ -1,14 +1,14 @@
 import streamlit as st
 from streamlit_drawable_canvas import st_canvas
 
-from mnistcore.catalog import list_models
 from mnistcore.charts import model_comparison
 from mnistcore.pictures import enlarge
 from mnistcore.data import get_spec
 from mnistcore.drawing import drawing_steps
 from mnistcore.errors import PreprocessError
+from mnistcore.images import read_canvas
 from mnistcore.inference import classify
-from pages.common import load_model, pick_model, show_prediction
+from pages.common import catalog, load_model, pick_model, show_prediction, student_id
 
 st.title("Draw a digit")
 st.caption("Draw one digit, 0 to 9, in the black square. The network answers after every stroke.")
@@ -42,14 +42,19 @@ def drawing_area(entry, brush: int, show_steps: bool, compare: bool) -> None:
     left, right = st.columns([2, 3], gap="large")
     with left:
         st.space("small")  # room for the canvas's own toolbar (undo, redo, clear) above it
-        canvas = st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
-                           width=280, height=280, drawing_mode="freedraw", return_image_data=True,
-                           initial_drawing={"objects": [], "cleared": st.session_state.cleared},
-                           key="canvas", on_change=canvas_sent)
+        try:
+            st_canvas(stroke_width=brush, stroke_color="#FFFFFF", background_color="#000000",
+                      width=280, height=280, drawing_mode="freedraw", return_image_data=True,
+                      initial_drawing={"objects": [], "cleared": st.session_state.cleared},
+                      key="canvas", on_change=canvas_sent)
+        except (AttributeError, KeyError, TypeError):
+            pass  # a forged value the component cannot unpack; read_canvas below says so
         st.button("Clear the canvas", icon=":material/ink_eraser:", on_click=clear_canvas)
 
-    image = None if st.session_state.get("canvas_stale") else canvas.image_data
+    # The canvas's state as the browser sent it: read_canvas checks it like an upload.
+    state = None if st.session_state.get("canvas_stale") else st.session_state.get("canvas")
     try:
+        image = read_canvas(state)
         steps, problem = (drawing_steps(image, light_ink=True) if image is not None else None), None
     except PreprocessError as exc:
         steps, problem = None, str(exc)
@@ -76,8 +81,8 @@ def drawing_area(entry, brush: int, show_steps: bool, compare: bool) -> None:
     if steps is not None and compare:
         st.subheader("Every digit model on your drawing")
         classes = get_spec("mnist").classes
-        rows = [(m.name, classify(load_model(m), steps.as_input(), "mnist").probabilities)
-                for m in list_models("mnist")]
+        models = catalog().shipped("mnist") + catalog().saved("mnist", owner=student_id())
+        rows = [(m.name, classify(load_model(m), steps.as_input(), "mnist").probabilities) for m in models]
         for column, (name, probabilities) in zip(st.columns(len(rows)), rows):
             column.metric(name, classes[probabilities.argmax()], f"{probabilities.max():.0%}",
                           delta_color="off", delta_arrow="off")

@@ -1,12 +1,22 @@
 import streamlit as st
 
+from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell, confusion_matrix, per_class_accuracy, probability_bars
 from mnistcore.data import get_spec, load_split
 from mnistcore.pictures import enlarge
 from mnistcore.report import run_report
-from pages.common import evaluation_of, pick_model
+from pages.common import evaluation_of, pick_model, test_answers
 
 GALLERY = 24  # images shown for a chosen cell
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def report(name: str, path: str, modified_ns: int, _card: ModelCard) -> str:
+    # Cached, and the same bytes each time: Streamlit keeps one copy of a download however many
+    # students ask for it, instead of one per click until the next rerun.
+    test = load_split(_card.dataset, "test")
+    return run_report(name, _card, test_answers(path, modified_ns, _card.dataset), test.images.numpy())
+
 
 st.title("Evaluate a model")
 st.caption("Every answer of a model on the 10,000 test images it never trained on: where it is "
@@ -77,5 +87,5 @@ for row in range(0, len(mistakes), 2):
 st.subheader("Run report")
 st.caption("One HTML page with the settings, curves, confusion matrix and mistakes, to hand in.")
 st.download_button("Download the report", icon=":material/download:", on_click="ignore",
-                   data=lambda: run_report(entry.name, entry.card, evaluation, test_images),
+                   data=lambda: report(entry.name, str(entry.path), entry.path.stat().st_mtime_ns, entry.card),
                    file_name=f"report-{entry.name}.html", mime="text/html")

@@ -44,6 +44,7 @@ else:
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     label = left.selectbox("Class", [None, *range(10)], key=f"inside_class-{shown}",
                            format_func=lambda i: "any" if i is None else get_spec(shown).classes[i])
+    label = label if label in range(10) else None  # "any", or a value the browser made up
     if right.button("Another image", icon=":material/refresh:"):
         st.session_state.inside_draw += 1
     try:
@@ -67,7 +68,7 @@ c.markdown("The brighter a pixel, the more a small change to it would change the
            "A model that reads a digit's strokes lights up along them; one that learned a "
            "shortcut lights up somewhere else.")
 
-arch = entry.card["arch"]
+arch = entry.card.arch
 if arch in ("logreg", "mlp"):
     weights = first_layer_weights(model)
     if arch == "logreg":
@@ -95,13 +96,14 @@ elif arch == "cnn":
              caption="The second layer's 32 feature maps (7x7)")
 
 st.subheader("How sure is it? Monte-Carlo dropout")
-if entry.card.get("dropout"):
+if entry.card.dropout:
     passes = st.slider("Passes", 10, 200, 50, step=10, key="inside_passes")
+    passes = int(min(max(passes, 10), 200))  # the browser's value is not checked against the slider's range
     samples = mc_dropout(model, x, passes)
     wins = np.bincount(samples.argmax(1), minlength=len(spec.classes))
     st.plotly_chart(probability_spread(samples, spec.classes), config={"displayModeBar": False})
     st.caption(f"Dropout left on at inference: each of the {passes} passes switches off a different "
-               f"{entry.card['dropout']:.0%} of the hidden units. **{prediction.label}** wins "
+               f"{entry.card.dropout:.0%} of the hidden units. **{prediction.label}** wins "
                f"{wins[prediction.index]} of {passes} passes. A tight cluster means the answer does "
                "not hang on a few units; a wide spread means the model is unsure, whatever the "
                "single answer above says.")
@@ -122,7 +124,7 @@ st.caption(f"A classifier must pick one of its ten classes, whatever it is shown
 
 st.subheader("Epoch replay")
 try:
-    snapshots = load_snapshots(entry.path)
+    snapshots = load_snapshots(entry.path, entry.card)
 except MnistcoreError as exc:
     snapshots = {}
     st.warning(str(exc))

@@ -2,13 +2,13 @@ from dataclasses import replace
 
 import streamlit as st
 
-from mnistcore.catalog import save_model
+from mnistcore.budget import describe
 from mnistcore.charts import accuracy_curves, loss_curves
 from mnistcore.data import DATASETS
-from mnistcore.errors import MnistcoreError
+from mnistcore.errors import LimitError, MnistcoreError, StorageError
 from mnistcore.presets import PRESETS
 from mnistcore.training import TrainConfig
-from pages.common import job_manager, student_id
+from pages.common import catalog, settings, student_id, training_queue
 
 ARCH_NAMES = {"logreg": "Logistic regression (784 -> 10)", "mlp": "MLP 784-256-128-64-10",
               "cnn": "CNN (two conv layers)"}
@@ -18,7 +18,12 @@ STATUS_TEXT = {"completed": "finished", "early_stopped": "stopped early (patienc
                "diverged": "diverged", "failed": "failed", "interrupted": "interrupted by a server restart",
                "cancelled": "cancelled", "queued": "waiting", "running": "training"}
 
-manager = job_manager()
+manager = training_queue()
+if manager is None:
+    st.title("Train a network")
+    st.error("Training is off for now: the server cannot write to its runs folder (the disk may be full or "
+             "read-only). Tell your teacher; the other pages still work.", icon=":material/error:")
+    st.stop()
 history = manager.history
 owner = student_id()
 
@@ -72,10 +77,23 @@ with controls:
         st.error(f"These settings cannot train: {exc}")
         base = None
 
+    too_long = None
+    if base is not None:
+        try:
+            pair = [base, replace(base, dropout=s.train_dropout)]
+            st.caption(f"With and without dropout this takes {describe(manager.check_budget(pair))}, once it "
+                       f"starts; without dropout only, {describe(manager.estimate(pair[:1]))}.")
+        except LimitError as exc:
+            too_long = str(exc)
+            st.warning(too_long, icon=":material/timer:")
+        except (ValueError, MnistcoreError) as exc:
+            st.error(f"These settings cannot train: {exc}")
+            base = None
+
     compare = st.button("Train with and without dropout", type="primary", icon=":material/compare:",
-                        disabled=base is None, width="stretch")
+                        disabled=base is None or too_long is not None, width="stretch")
     single = st.button("Train without dropout only", disabled=base is None, width="stretch")
-    if compare or single:
+    if (compare or single) and base is not None:
         title = f"{ARCH_NAMES[base.arch]} on {DATASETS[base.dataset].title}"
         try:
             configs = [base, replace(base, dropout=s.train_dropout)] if compare else [base]
@@ -83,16 +101,20 @@ with controls:
         except (ValueError, MnistcoreError) as exc:
             st.error(str(exc))
 
-mine = history.jobs(owner=owner)
-if "watching" not in st.session_state and mine:
-    st.session_state.watching = mine[-1].id
-watching = st.session_state.get("watching")
+try:
+    mine = manager.jobs(owner=owner)
+except StorageError as exc:
+    st.error(str(exc))
+    st.stop()
+if st.session_state.get("watching") not in {j.id for j in mine}:  # none yet, or not this student's
+    st.session_state.watching = mine[-1].id if mine else None
+watching = st.session_state.watching
 any_active = any(j.active for j in mine)
 
 
 @st.fragment(run_every=1.0 if any_active else None)
 def live_view(job_id):
-    job = history.job(job_id)
+    job = manager.job(job_id)
     if job is None:
         return
     series = [(run.label, history.epochs(run.id)) for run in history.runs(job_id)]
@@ -110,7 +132,10 @@ def live_view(job_id):
     else:
         st.error(f"This run {STATUS_TEXT.get(job.status, job.status)}. {job.message}", icon=":material/error:")
     if job.active and st.button("Stop training", icon=":material/stop:", key=f"stop-{job.id}"):
-        manager.stop(job.id)
+        try:
+            manager.stop(job.id, owner=owner)
+        except MnistcoreError as exc:
+            st.error(str(exc))
     st.plotly_chart(loss_curves(series, job.epochs), key=f"loss-{job.id}", config={"displayModeBar": False})
     st.plotly_chart(accuracy_curves(series, job.epochs), key=f"acc-{job.id}", config={"displayModeBar": False})
     st.caption("Solid: training loss. Dashed: validation loss, on 10,000 images the network never trains "
@@ -127,16 +152,18 @@ with view:
         st.info("Pick a preset and press **Train with and without dropout**.", icon=":material/model_training:")
     else:
         live_view(watching)
+        watched = manager.job(watching)
         for run in history.runs(watching):
-            if run.checkpoint and not history.job(watching).active:
+            if run.checkpoint and watched is not None and not watched.active:
                 with st.form(f"save-{run.id}", border=False):
                     name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
                     name = name_col.text_input(f"Save {run.label} (best epoch {run.best_epoch}, test accuracy "
-                                               f"{run.test_accuracy:.1%}) as", value=f"my-run-{run.id}")
+                                               f"{run.test_accuracy:.1%}) as", value=f"my-run-{run.id}",
+                                               max_chars=40)
                     if button_col.form_submit_button("Save", icon=":material/save:"):
                         try:
-                            save_model(run.checkpoint, name)
-                            st.success(f"Saved as {name}: pick it on the "
+                            saved = catalog().save(run.checkpoint, name, owner, run_id=run.id)
+                            st.success(f"Saved as {saved.name}: pick it on the "
                                        f"{'Draw' if run.config.dataset == 'mnist' else 'Clothes'} page.")
                         except MnistcoreError as exc:
                             st.error(str(exc))
@@ -152,7 +179,8 @@ else:
              for job in reversed(mine) for run in history.runs(job.id)]
     st.table([{k: v for k, v in row.items() if not k.startswith("_")} for row in table], hide_index=True)
     labels = {row["_run_id"]: f"run {row['run']}: {row['what']}" for row in table}
-    picked = st.multiselect("Overlay the curves of", list(labels), format_func=labels.get)
+    picked = [i for i in st.multiselect("Overlay the curves of", list(labels), format_func=labels.get)
+              if i in labels]  # a value the browser made up is not one of this student's runs
     if picked:
         runs = [history.run(i) for i in picked]
         series = [(labels[r.id], history.epochs(r.id)) for r in runs]
@@ -164,5 +192,20 @@ else:
         if st.session_state.watch_pick is not None:
             st.session_state.watching = st.session_state.watch_pick
 
-    st.selectbox("Watch run", [j.id for j in reversed(mine)], index=None, key="watch_pick", on_change=watch_picked,
-                 format_func=lambda i: f"run {i}: {history.job(i).title}", placeholder="Pick a run to show above")
+    titles = {j.id: j.title for j in mine}
+    st.selectbox("Watch run", list(reversed(titles)), index=None, key="watch_pick", on_change=watch_picked,
+                 format_func=lambda i: f"run {i}: {titles.get(i, '')}", placeholder="Pick a run to show above")
+
+yours = catalog().saved(owner=owner)
+if yours:
+    st.subheader("Your saved models")
+    st.caption(f"You may keep {settings().saved_per_student} saved models; delete one to make room.")
+    for entry in yours:
+        name_col, button_col = st.columns([3, 1], vertical_alignment="center")
+        name_col.write(entry.title(owner))
+        if button_col.button("Delete", key=f"delete-{entry.name}", icon=":material/delete:"):
+            try:
+                catalog().delete(entry.name, owner)
+                st.rerun()
+            except MnistcoreError as exc:
+                st.error(str(exc))

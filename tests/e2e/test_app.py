@@ -1,9 +1,13 @@
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
+import torch
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
+from mnistcore.catalog import Catalog
 from mnistcore.history import History
 from pages.common import job_manager
 
@@ -58,3 +62,73 @@ def test_out_of_range_values_sent_past_the_widgets_never_reach_the_trainer(tmp_p
     stop = [b for b in at.button if b.label == "Stop training"]
     if stop:
         stop[0].click().run()  # leave no worker training behind for the next tests
+
+
+PAGES = ["pages/draw.py", "pages/clothes.py", "pages/train.py", "pages/home.py", "pages/evaluate.py",
+         "pages/inside.py", "pages/dataset.py"]
+
+
+def run_page(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    return at.switch_page(page).run()
+
+
+def test_a_runs_folder_the_server_cannot_write_turns_training_off_and_nothing_else(tmp_path, monkeypatch):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("runs/ cannot be made under a file, as under a read-only or full disk")
+    monkeypatch.setenv("MNISTCORE_RUNS", str(blocked / "runs"))
+    job_manager.clear()
+    for page in PAGES:
+        at = run_page(page)
+        assert not at.exception, page
+        if page == "pages/train.py":
+            assert "Training is off for now" in at.error[0].value
+        else:
+            assert not at.error, (page, [e.value for e in at.error])
+    job_manager.clear()
+
+
+def test_a_train_click_on_a_full_disk_gets_a_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()
+    at = run_page("pages/train.py")
+    assert not at.exception
+    connect = History._connect
+
+    def full(self, write):
+        if write:
+            raise sqlite3.OperationalError("database or disk is full")
+        return connect(self, write)
+
+    monkeypatch.setattr(History, "_connect", full)
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("could not write its run history" in e.value for e in at.error)
+    monkeypatch.setattr(History, "_connect", connect)
+    job_manager().close()
+    job_manager.clear()
+
+
+def test_saved_models_whose_files_do_not_check_out_break_no_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()
+    catalog = Catalog(tmp_path / "saved", History(tmp_path / "history.sqlite"))
+    for name in ("bad-card", "wrong-arch", "text"):
+        catalog.save(ROOT / "checkpoints" / "mnist-mlp.pt", name, owner="someone")
+    bad = tmp_path / "saved" / "bad-card" / "model.pt"
+    blob = torch.load(bad, weights_only=True)
+    torch.save({**blob, "card": {**blob["card"], "test_accuracy": "99%"}}, bad)
+    mlp_as_cnn = tmp_path / "saved" / "wrong-arch" / "model.pt"
+    torch.save({**blob, "card": {**blob["card"], "arch": "cnn", "config": None}}, mlp_as_cnn)
+    (tmp_path / "saved" / "text" / "model.pt").write_text("notes\n" * 100)
+    # A card in the old layout, beside weights: a page once trusted it and formatted "99%" as a number.
+    (tmp_path / "saved" / "legacy.json").write_text(json.dumps({"dataset": "mnist", "arch": "cnn",
+                                                                "test_accuracy": "99%"}))
+    (tmp_path / "saved" / "legacy.pt").write_bytes(b"weights")
+    for page in ("pages/draw.py", "pages/evaluate.py", "pages/inside.py", "pages/clothes.py"):
+        at = run_page(page)
+        assert not at.exception, page
+        assert not at.error, (page, [e.value for e in at.error])
+        offered = [o for box in at.selectbox for o in box.options]
+        assert not any(name in option for option in offered for name in ("bad-card", "wrong-arch", "text", "legacy"))
+    job_manager.clear()

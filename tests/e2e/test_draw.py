@@ -132,10 +132,11 @@ def png_bytes(image):
 
 
 BAD_UPLOADS = {
-    "notes.png": (b"these are my notes, not a picture\n" * 20, "is not an image this app can read"),
+    "notes.png": (b"these are my notes, not a picture\n" * 20, "is not a picture this app can read"),
     "truncated.png": (png_bytes(Image.effect_noise((200, 200), 60).convert("RGB"))[:3000],
                       "is damaged or truncated"),
-    "huge.png": (png_bytes(Image.new("1", (10_000, 10_000))), "has too many pixels"),
+    "huge.png": (png_bytes(Image.new("1", (10_000, 10_000))), "too many pixels"),
+    "thin.png": (png_bytes(Image.new("L", (10_000, 2), 255)), "too long and thin"),
     "too-big.png": (b"\x89PNG" + bytes(6 * 1024 * 1024), "File must be 5.0MB or smaller"),
 }
 

@@ -70,4 +70,4 @@ def test_a_killed_server_comes_back_with_interrupted_runs_marked_and_finished_on
     assert history.job(finished.id).status == "stopped"
     for run in history.runs(finished.id):
         model, card = load_checkpoint(run.checkpoint)
-        assert card["best_epoch"] == run.best_epoch and len(history.epochs(run.id)) >= 2
+        assert card.best_epoch == run.best_epoch and len(history.epochs(run.id)) >= 2

@@ -51,7 +51,7 @@ def test_evaluating_a_shipped_model_matches_its_card():
     model, card = load_checkpoint(SHIPPED_DIR / "fashion-cnn.pt")
     test = load_split("fashion", "test")
     ev = evaluate_split(model, test.images, test.labels)
-    assert ev.accuracy == pytest.approx(card["test_accuracy"], abs=1e-4)
+    assert ev.accuracy == pytest.approx(card.test_accuracy, abs=1e-4)
     assert ev.confusion().sum() == 10_000
     assert ev.most_confused() == (6, 0)  # Shirt taken for T-shirt/top: the classic confusion
     assert ev.per_class_accuracy()[6] == ev.per_class_accuracy().min()  # Shirt: the hardest class

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from mnistcore.catalog import save_model
+from mnistcore.catalog import Catalog
 from mnistcore.checkpoints import load_checkpoint
 from mnistcore.snapshots import load_snapshots, replay
 from mnistcore.history import History
@@ -63,7 +63,7 @@ def test_jobs_queue_behind_the_cap_and_all_finish(manager):
         assert [e["epoch"] for e in jobs.history.epochs(run.id)] == [1, 2]
         assert run.test_accuracy > 0.6
         model, card = load_checkpoint(run.checkpoint)
-        assert card["best_epoch"] == run.best_epoch
+        assert card.best_epoch == run.best_epoch
 
 
 def test_a_small_run_keeps_a_snapshot_per_epoch_and_saving_it_keeps_them(manager, tmp_path, monkeypatch):
@@ -72,9 +72,9 @@ def test_a_small_run_keeps_a_snapshot_per_epoch_and_saving_it_keeps_them(manager
     job = jobs.submit("ann", "small", [TINY])
     wait_for(lambda: not jobs.history.job(job).active)
     (run,) = jobs.history.runs(job)
-    assert sorted(load_snapshots(run.checkpoint)) == [1, 2]
-    entry = save_model(run.checkpoint, "my-logreg")
-    snapshots = load_snapshots(entry.path)
+    assert sorted(load_snapshots(run.checkpoint, load_checkpoint(run.checkpoint)[1])) == [1, 2]
+    entry = Catalog(tmp_path / "runs" / "saved", jobs.history).save(run.checkpoint, "my-logreg", owner="ann")
+    snapshots = load_snapshots(entry.path, entry.card)
     epochs, probabilities = replay(entry.card, snapshots, torch.rand(1, 1, 28, 28))
     assert epochs == [1, 2] and probabilities.shape == (2, 10)
     assert not np.allclose(probabilities[0], probabilities[1])  # it learned between the epochs

@@ -87,5 +87,5 @@ def test_cli_reports_missing_data_with_the_fix(tmp_path):
     done = subprocess.run([sys.executable, "-m", "mnistcore", "train", "--epochs", "1"], capture_output=True,
                           text=True, env={"MNISTCORE_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=300)
     assert done.returncode == 1
-    assert "is missing. Run: python -m mnistcore data" in done.stderr
+    assert "is missing. The teacher can fix it with: python -m mnistcore data" in done.stderr
     assert "Traceback" not in done.stderr

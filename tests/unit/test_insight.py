@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell, confusion_matrix
 from mnistcore.evaluation import Evaluation, evaluate, evaluate_split
 from mnistcore.inside import conv_filters, feature_maps, first_layer_weights, mc_dropout, saliency
@@ -127,25 +128,27 @@ def test_replay_gives_each_epochs_answer_for_one_input(tmp_path, tiny_data):
     checkpoint = tmp_path / "run-1.pt"
     save_snapshots(checkpoint, snapshots)
     assert snapshots_path(checkpoint).is_file()
-    loaded = load_snapshots(checkpoint)
+    card = ModelCard(dataset="mnist", arch="mlp", dropout=0.0)
+    loaded = load_snapshots(checkpoint, card)
     x = torch.from_numpy(tiny_data.val.images[:1].numpy()).float().div(255).unsqueeze(1)
-    epochs, probabilities = replay({"dataset": "mnist", "arch": "mlp"}, loaded, x)
+    epochs, probabilities = replay(card, loaded, x)
     assert epochs == [1, 2, 3] and probabilities.shape == (3, 10)
     model = build_model("mlp").eval()
     for row, state in zip(probabilities, models):
         model.load_state_dict(state)
         exact = torch.softmax(model(x), 1)[0].detach().numpy()
         np.testing.assert_allclose(row, exact, atol=0.02)  # half precision is close enough to show
-    assert load_snapshots(tmp_path / "none.pt") == {}
+    assert load_snapshots(tmp_path / "none.pt", card) == {}
 
 
 def test_the_report_is_one_self_contained_page_with_the_runs_numbers():
     ev = one_hot_answers([(3, 3, 0.9), (3, 5, 0.8), (7, 7, 0.6), (7, 1, 0.97)])
     images = np.zeros((4, 28, 28), np.uint8)
-    card = {"dataset": "mnist", "arch": "mlp", "dropout": 0.2, "best_epoch": 2, "epochs_trained": 3,
-            "config": {"dataset": "mnist", "arch": "mlp", "dropout": 0.2, "epochs": 3, "lr": 0.003},
-            "history": [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e + 0.1, "val_accuracy": 0.8,
-                         "is_best": e == 2} for e in (1, 2, 3)]}
+    card = ModelCard.from_dict({
+        "dataset": "mnist", "arch": "mlp", "dropout": 0.2, "best_epoch": 2, "epochs_trained": 3,
+        "config": {"dataset": "mnist", "arch": "mlp", "dropout": 0.2, "epochs": 3, "lr": 0.003},
+        "history": [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e + 0.1, "val_accuracy": 0.8,
+                     "seconds": 1.0, "is_best": e == 2} for e in (1, 2, 3)]})
     page = run_report("<script>alert(1)</script>", card, ev, images)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "50.00%" in page and "epoch 2" in page and "0.003" in page

@@ -1,0 +1,65 @@
+"""Where the app keeps its files and the limits a teacher can change, read once from the
+environment (``MNISTCORE_*``) and checked there: a bad value stops the server with a message
+naming the variable, rather than surfacing later as a strange failure."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .errors import MnistcoreError
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_DIR = ROOT / "checkpoints"
+
+
+def _whole_number(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise MnistcoreError(f"{name} must be a whole number from {low} to {high}, not {raw!r}.")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    runs_dir: Path
+    max_running: int  # runs training at once
+    max_run_minutes: int  # a run expected to take longer is refused; one that does is stopped
+    saved_per_student: int  # models one student may keep saved
+    queued_per_student: int = 3
+    queued_total: int = 60
+
+    @property
+    def history_path(self) -> Path:
+        return self.runs_dir / "history.sqlite"
+
+    @property
+    def models_dir(self) -> Path:
+        """Every run's best weights, ``run-<id>.pt``."""
+        return self.runs_dir / "models"
+
+    @property
+    def saved_dir(self) -> Path:
+        """Saved models, one folder each."""
+        return self.runs_dir / "saved"
+
+    @property
+    def threads_per_run(self) -> int:
+        return max(1, (os.cpu_count() or 1) // self.max_running)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if env is None else env
+        half_the_cores = max(1, (os.cpu_count() or 1) // 2)  # runs of two threads train fastest here
+        return cls(
+            data_dir=Path(env.get("MNISTCORE_DATA") or ROOT / "data"),
+            runs_dir=Path(env.get("MNISTCORE_RUNS") or ROOT / "runs"),
+            max_running=_whole_number(env, "MNISTCORE_MAX_RUNS", half_the_cores, 1, 64),
+            max_run_minutes=_whole_number(env, "MNISTCORE_MAX_RUN_MINUTES", 10, 1, 24 * 60),
+            saved_per_student=_whole_number(env, "MNISTCORE_SAVED_PER_STUDENT", 10, 0, 1000),
+        )

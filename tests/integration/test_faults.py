@@ -1,0 +1,155 @@
+"""Storage failures and runaway runs, with real worker processes on the real datasets: a full
+or read-only disk ends in messages and leaves no job "running"; a run beyond the class's time
+limit is refused, or stopped there with its best epoch kept."""
+
+import hashlib
+import logging
+import os
+import signal
+import sqlite3
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+
+from mnistcore.checkpoints import load_checkpoint
+from mnistcore.data import DATASETS, raw_dir
+from mnistcore.errors import LimitError, StorageError
+from mnistcore.history import History
+from mnistcore.jobs import JobLimits, JobManager
+from mnistcore.presets import PRESETS
+from mnistcore.settings import Settings
+from mnistcore.training import TrainConfig
+from mnistcore.worker import run_job
+
+from tests.integration.test_jobs import TINY, wait_for
+
+LONG = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
+
+
+class Disk:
+    """The disk under one History: while ``full``, every write fails the way SQLite fails on a
+    full disk; reads still work, as they do there."""
+
+    def __init__(self, history: History, monkeypatch):
+        self.full = False
+        connect = history._connect
+
+        def guarded(write: bool):
+            if write and self.full:
+                raise sqlite3.OperationalError("database or disk is full")
+            return connect(write)
+
+        monkeypatch.setattr(history, "_connect", guarded)
+
+
+@pytest.fixture
+def manager(tmp_path):
+    made = []
+
+    def make(**limits):
+        m = JobManager(History(tmp_path / "history.sqlite"), tmp_path / "models", JobLimits(**limits))
+        made.append(m)
+        return m
+
+    yield make
+    for m in made:
+        m.close()
+
+
+def test_a_submit_on_a_full_disk_is_refused_with_a_message(manager, monkeypatch):
+    jobs = manager()
+    disk = Disk(jobs.history, monkeypatch)
+    disk.full = True
+    with pytest.raises(StorageError, match="could not write its run history: its disk may be full or read-only"):
+        jobs.submit("ann", "full", [TINY])
+    disk.full = False
+    job = jobs.submit("ann", "space again", [TINY])
+    wait_for(lambda: jobs.history.job(job).status == "completed")
+
+
+def test_a_worker_that_dies_while_the_disk_is_full_is_closed_as_soon_as_possible(manager, monkeypatch, caplog):
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "doomed", [LONG])
+    wait_for(lambda: jobs.history.job(job).batch > 0)
+    disk = Disk(jobs.history, monkeypatch)
+    disk.full = True
+    with caplog.at_level(logging.INFO, logger="mnistcore.jobs"):
+        os.kill(jobs._workers[job].pid, signal.SIGKILL)  # as a worker dies when its disk fills
+        wait_for(lambda: jobs.job(job).status == "failed", timeout=10)  # the page shows it at once
+        assert jobs.history.job(job).status == "running"  # the disk has not taken it yet
+        jobs.stop(job, owner="ann")  # Stop on it is harmless
+        time.sleep(3)  # the scheduler keeps retrying meanwhile
+        failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+        assert len(failures) == 1 and "cannot use the run history" in failures[0].getMessage()
+        disk.full = False
+        wait_for(lambda: jobs.history.job(job).status == "failed", timeout=10)
+    assert "stopped unexpectedly" in jobs.history.job(job).message
+    assert any("can use the run history again" in r.getMessage() for r in caplog.records)
+    after = jobs.submit("ann", "after", [TINY])  # and the queue goes on
+    wait_for(lambda: jobs.history.job(after).status == "completed")
+
+
+def test_a_running_job_whose_worker_is_gone_is_closed_by_stop(manager):
+    jobs = manager(max_running=1)
+    orphan = jobs.history.add_job("ann", "orphan", [TINY])
+    jobs.history.start_job(orphan)  # running, yet no worker of this server trains it
+    jobs.stop(orphan, owner="ann")
+    assert jobs.history.job(orphan).status == "interrupted"
+
+
+def test_a_student_can_stop_only_their_own_runs(manager):
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "anns", [LONG])
+    wait_for(lambda: jobs.history.job(job).batch > 0)
+    jobs.stop(job, owner="bob")
+    time.sleep(1)
+    assert jobs.history.job(job).status == "running"
+    jobs.stop(job, owner="ann")
+    wait_for(lambda: jobs.history.job(job).status == "stopped", timeout=30)
+
+
+def test_a_run_far_beyond_the_time_limit_is_refused_before_it_starts(manager):
+    jobs = manager(max_running=1, max_run_seconds=600)
+    huge = TrainConfig(dataset="mnist", arch="cnn", batch_size=16, epochs=60)
+    with pytest.raises(LimitError, match=r"would take about 1 hour .*at most 10 minutes"):
+        jobs.submit("ann", "huge", [huge, replace(huge, dropout=0.5)])
+    assert jobs.history.jobs() == []
+    preset = PRESETS["Seed experiment"].config
+    assert jobs.check_budget([preset, replace(preset, dropout=0.2)]) < 600
+
+
+def test_a_run_that_outlasts_the_time_limit_stops_there_and_keeps_its_best_epoch(tmp_path):
+    history = History(tmp_path / "history.sqlite")
+    config = TrainConfig(dataset="mnist", arch="mlp", epochs=50, train_size=5000)
+    job = history.add_job("ann", "too long", [config])
+    history.start_job(job)
+    run_job(history, job, tmp_path / "models", threading.Event(), max_seconds=2.0)
+    finished = history.job(job)
+    assert finished.status == "stopped" and "time limit of 0.0333333 minutes" in finished.message
+    (run,) = history.runs(job)
+    assert run.best_epoch >= 1 and len(history.epochs(run.id)) < 50
+    assert load_checkpoint(run.checkpoint)[1].best_epoch == run.best_epoch
+
+
+def test_a_damaged_test_split_fails_the_job_before_any_training(manager, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    spec = DATASETS["mnist"]
+    source, copy = raw_dir(spec, Settings.from_env().data_dir), raw_dir(spec, data)
+    copy.mkdir(parents=True)
+    for name in spec.sha256:
+        (copy / name).symlink_to(source / name)
+    damaged = copy / "t10k-labels-idx1-ubyte"
+    damaged.unlink()
+    damaged.write_bytes(b"\x00" * (source / damaged.name).stat().st_size)
+    assert hashlib.sha256(damaged.read_bytes()).hexdigest() != spec.sha256[damaged.name]
+    monkeypatch.setenv("MNISTCORE_DATA", str(data))
+    jobs = manager(max_running=1)
+    job = jobs.submit("ann", "damaged", [TINY])
+    wait_for(lambda: not jobs.history.job(job).active)
+    failed = jobs.history.job(job)
+    assert failed.status == "failed"
+    assert "MNIST/raw/t10k-labels-idx1-ubyte in the data folder is damaged" in failed.message
+    assert "python -m mnistcore data" in failed.message
+    assert jobs.history.epochs(jobs.history.runs(job)[0].id) == []  # it failed before training
