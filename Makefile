@@ -46,6 +46,7 @@ bench: dev checkpoints
 	$(PY) benchmarks/draw_latency.py
 	$(PY) benchmarks/seed_experiment.py
 	$(PY) benchmarks/evaluate_speed.py
+	$(PY) benchmarks/run_estimate.py
 
 # The shipped models, made by the project's own CLI: `make checkpoints` trains the ones that
 # are missing (delete one to retrain it; about 25 minutes for all five on 2 cores). Digit models

@@ -38,9 +38,11 @@ def canvas_state(rng: np.random.Generator) -> dict:
     """A 280x280 RGBA canvas with a few random brush strokes, in the state the canvas component sends."""
     image = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
     draw = ImageDraw.Draw(image)
-    for _ in range(rng.integers(1, 4)):
-        points = [tuple(p) for p in rng.integers(40, 240, size=(rng.integers(2, 8), 2))]
-        draw.line(points, fill=(255, 255, 255, 255), width=20, joint="curve")
+    for stroke in range(rng.integers(1, 4)):
+        points = rng.integers(40, 240, size=(rng.integers(2, 8), 2))
+        if stroke == 0:  # one stroke of 100 px at least: a lone dot gets a message, not an answer
+            points[-1] = np.where(points[0] < 140, points[0] + 100, points[0] - 100)
+        draw.line([tuple(p) for p in points], fill=(255, 255, 255, 255), width=20, joint="curve")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
     return {"drawing": {"data": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}}

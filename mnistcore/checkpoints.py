@@ -55,6 +55,16 @@ def card_path(path: Path | str) -> Path:
     return Path(path).with_suffix(".json")
 
 
+def snapshots_path(path: Path | str) -> Path:
+    return Path(path).with_suffix(".epochs.pt")
+
+
+def delete_checkpoint(path: Path | str) -> None:
+    """The weights, their card and their epoch snapshots, whichever exist."""
+    for file in (Path(path), card_path(path), snapshots_path(path)):
+        file.unlink(missing_ok=True)
+
+
 def atomic_write(path: Path, write) -> None:
     """Write through ``write(file)`` to a temp file beside ``path``, then rename it into place.
     CheckpointError when the disk refuses (full, read-only): torch reports that as RuntimeError."""

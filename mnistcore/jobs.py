@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .budget import describe, estimate_seconds
+from .checkpoints import delete_checkpoint
 from .errors import LimitError, StorageError
 from .history import Job, History
 from .settings import ROOT, Settings
@@ -48,12 +49,13 @@ class JobLimits:
     max_queued: int = 60
     max_run_seconds: float = 600.0
     threads_per_job: int = 2
+    kept_per_owner: int = 20  # a student's newest runs keep their weights; older ones keep their curves
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "JobLimits":
         return cls(max_running=settings.max_running, max_queued_per_owner=settings.queued_per_student,
                    max_queued=settings.queued_total, max_run_seconds=settings.max_run_minutes * 60.0,
-                   threads_per_job=settings.threads_per_run)
+                   threads_per_job=settings.threads_per_run, kept_per_owner=settings.runs_kept_per_student)
 
 
 class QueueFull(LimitError):
@@ -105,7 +107,20 @@ class JobManager:
             raise QueueFull("The class queue is full; try again when a run has finished.")
         job_id = self.history.add_job(owner, title, configs)
         self._wake.set()
+        try:
+            self._prune(owner)
+        except (OSError, StorageError) as exc:  # housekeeping: the run is queued all the same
+            log.warning("Could not delete the weights of %s's older runs: %s", owner, exc)
         return job_id
+
+    def _prune(self, owner: str) -> None:
+        """Delete the weights of a student's runs older than their newest few: every run keeps
+        its curves, but one student's hundred runs cannot fill the class's disk."""
+        for job in self.history.jobs(owner=owner)[:-self.limits.kept_per_owner]:
+            for run in self.history.runs(job.id):
+                if run.checkpoint and not job.active:
+                    delete_checkpoint(self.models_dir / f"run-{run.id}.pt")
+                    self.history.set_run(run.id, checkpoint=None)
 
     def stop(self, job_id: int, owner: str | None = None) -> None:
         """A queued job is cancelled; a running one stops at its next batch and keeps its best

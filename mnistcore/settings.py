@@ -31,6 +31,7 @@ class Settings:
     max_running: int  # runs training at once
     max_run_minutes: int  # a run expected to take longer is refused; one that does is stopped
     saved_per_student: int  # models one student may keep saved
+    runs_kept_per_student: int  # a student's newest runs keep their weights (to save); older keep curves
     queued_per_student: int = 3
     queued_total: int = 60
 
@@ -62,4 +63,5 @@ class Settings:
             max_running=_whole_number(env, "MNISTCORE_MAX_RUNS", half_the_cores, 1, 64),
             max_run_minutes=_whole_number(env, "MNISTCORE_MAX_RUN_MINUTES", 10, 1, 24 * 60),
             saved_per_student=_whole_number(env, "MNISTCORE_SAVED_PER_STUDENT", 10, 0, 1000),
+            runs_kept_per_student=_whole_number(env, "MNISTCORE_RUNS_KEPT_PER_STUDENT", 20, 1, 10_000),
         )

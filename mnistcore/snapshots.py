@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .cards import ModelCard
-from .checkpoints import atomic_write, check_state_dict, model_for_card, read_torch_file
+from .checkpoints import atomic_write, check_state_dict, model_for_card, read_torch_file, snapshots_path
 from .errors import CheckpointError
 
 SNAPSHOT_ARCHS = ("logreg", "mlp")  # the CNN's snapshots would be as big, for a less telling replay
@@ -30,10 +30,6 @@ def wants_snapshot(arch: str, epoch: int, epochs: int) -> bool:
 def take_snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu().clone()
             for k, v in model.state_dict().items()}
-
-
-def snapshots_path(checkpoint: Path | str) -> Path:
-    return Path(checkpoint).with_suffix(".epochs.pt")
 
 
 def save_snapshots(checkpoint: Path | str, snapshots: Snapshots) -> None:

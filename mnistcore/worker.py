@@ -32,8 +32,7 @@ def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Eve
             max_seconds: float = float("inf")) -> None:
     """Train the job's runs in lockstep, record every epoch, save each run's best weights."""
     runs = history.runs(job_id)
-    first = runs[0].config
-    test = load_split(first.dataset, "test")  # now, so a missing or damaged file fails before training
+    test = load_split(runs[0].config.dataset, "test")  # now: a missing or damaged file fails before training
     parent = os.getppid()
     started = time.monotonic()
     out_of_time = False
@@ -88,9 +87,10 @@ def main(argv: list[str]) -> int:
             raise
         except MnistcoreError as exc:
             history.finish_job(int(job_id), "failed", str(exc))
-        except Exception as exc:  # the worker's last word: the page shows why, the log keeps the trace
+        except Exception as exc:  # the worker's last word: the page says so, the log keeps the trace
             traceback.print_exc()
-            history.finish_job(int(job_id), "failed", f"Training failed: {type(exc).__name__}: {exc}")
+            history.finish_job(int(job_id), "failed", f"Training failed unexpectedly ({type(exc).__name__}); "
+                                                      f"the server's log has the details.")
             return 1
     except StorageError as exc:  # nothing can be recorded: the manager records it for us
         print(f"mnistcore worker, job {job_id}: {exc}", file=sys.stderr)

@@ -32,9 +32,12 @@ def _load(path: str, modified_ns: int):
 def load_model(entry: ModelEntry):
     try:
         return _load(str(entry.path), entry.path.stat().st_mtime_ns)
-    except (MnistcoreError, OSError) as exc:
-        st.error(f"The model {entry.name} cannot be used. {exc}")
-        st.stop()
+    except MnistcoreError as exc:
+        reason = str(exc)
+    except OSError:  # its text names a server path
+        reason = "Its file cannot be read."
+    st.error(f"The model {entry.name} cannot be used. {reason}")
+    st.stop()
 
 
 def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn",
@@ -65,9 +68,11 @@ def evaluation_of(entry: ModelEntry) -> Evaluation:
     load_model(entry)  # a model that cannot load says so and stops here
     try:
         return test_answers(str(entry.path), entry.path.stat().st_mtime_ns, entry.dataset)
-    except (MnistcoreError, OSError) as exc:
+    except MnistcoreError as exc:
         st.error(str(exc))
-        st.stop()
+    except OSError:
+        st.error(f"The model {entry.name} cannot be used. Its file cannot be read.")
+    st.stop()
 
 
 def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: str) -> None:

@@ -77,21 +77,21 @@ with controls:
         st.error(f"These settings cannot train: {exc}")
         base = None
 
-    too_long = None
+    too_long = False
     if base is not None:
         try:
             pair = [base, replace(base, dropout=s.train_dropout)]
             st.caption(f"With and without dropout this takes {describe(manager.check_budget(pair))}, once it "
                        f"starts; without dropout only, {describe(manager.estimate(pair[:1]))}.")
         except LimitError as exc:
-            too_long = str(exc)
-            st.warning(too_long, icon=":material/timer:")
+            st.warning(str(exc), icon=":material/timer:")
+            too_long = True
         except (ValueError, MnistcoreError) as exc:
             st.error(f"These settings cannot train: {exc}")
             base = None
 
     compare = st.button("Train with and without dropout", type="primary", icon=":material/compare:",
-                        disabled=base is None or too_long is not None, width="stretch")
+                        disabled=base is None or too_long, width="stretch")
     single = st.button("Train without dropout only", disabled=base is None, width="stretch")
     if (compare or single) and base is not None:
         title = f"{ARCH_NAMES[base.arch]} on {DATASETS[base.dataset].title}"

@@ -1,4 +1,5 @@
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -131,4 +132,23 @@ def test_saved_models_whose_files_do_not_check_out_break_no_page(tmp_path, monke
         assert not at.error, (page, [e.value for e in at.error])
         offered = [o for box in at.selectbox for o in box.options]
         assert not any(name in option for option in offered for name in ("bad-card", "wrong-arch", "text", "legacy"))
+    job_manager.clear()
+
+
+def test_the_train_page_says_how_long_a_run_takes_and_refuses_one_far_beyond_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()
+    at = run_page("pages/train.py")
+    assert any(re.search(r"With and without dropout this takes about \d+ seconds", c.value) for c in at.caption)
+    at.selectbox(key="train_arch").set_value("cnn")
+    at.select_slider(key="train_batch_size").set_value(16)
+    at.select_slider(key="train_train_size").set_value(50000)
+    at.slider(key="train_epochs").set_value(60).run()
+    assert not at.exception
+    assert any("This run would take about 1 hour" in w.value and "at most 10 minutes" in w.value for w in at.warning)
+    assert next(b for b in at.button if b.label == "Train with and without dropout").disabled
+    next(b for b in at.button if b.label == "Train without dropout only").click().run()
+    assert any(re.search(r"This run would take about \d+ minutes", e.value) for e in at.error)  # refused by the manager
+    assert History(tmp_path / "history.sqlite").jobs() == []
+    job_manager().close()
     job_manager.clear()

@@ -69,6 +69,13 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     expect(replay.locator(".scatterlayer .trace")).to_have_count(10)  # one line per class
     expect(replay.locator(".scatterlayer .trace").first.locator(".point")).to_have_count(stopped_at)
 
+    # A student deletes their own saved model on the Train page, to make room for another.
+    page.goto(url)
+    saved = page.get_by_text("quick-overfit-e2e (mlp", exact=False)
+    expect(saved).to_be_visible()
+    page.get_by_role("button", name="Delete").click()
+    expect(saved).to_have_count(0)
+
 
 def test_the_seed_experiment_shows_overfitting_live(page, app_url):
     page.goto(f"{app_url}/train")

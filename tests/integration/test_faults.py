@@ -17,13 +17,12 @@ from mnistcore.checkpoints import load_checkpoint
 from mnistcore.data import DATASETS, raw_dir
 from mnistcore.errors import LimitError, StorageError
 from mnistcore.history import History
-from mnistcore.jobs import JobLimits, JobManager
 from mnistcore.presets import PRESETS
 from mnistcore.settings import Settings
 from mnistcore.training import TrainConfig
 from mnistcore.worker import run_job
 
-from tests.integration.test_jobs import TINY, wait_for
+from tests.integration.conftest import TINY, wait_for
 
 LONG = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
 
@@ -42,20 +41,6 @@ class Disk:
             return connect(write)
 
         monkeypatch.setattr(history, "_connect", guarded)
-
-
-@pytest.fixture
-def manager(tmp_path):
-    made = []
-
-    def make(**limits):
-        m = JobManager(History(tmp_path / "history.sqlite"), tmp_path / "models", JobLimits(**limits))
-        made.append(m)
-        return m
-
-    yield make
-    for m in made:
-        m.close()
 
 
 def test_a_submit_on_a_full_disk_is_refused_with_a_message(manager, monkeypatch):
@@ -153,3 +138,20 @@ def test_a_damaged_test_split_fails_the_job_before_any_training(manager, tmp_pat
     assert "MNIST/raw/t10k-labels-idx1-ubyte in the data folder is damaged" in failed.message
     assert "python -m mnistcore data" in failed.message
     assert jobs.history.epochs(jobs.history.runs(job)[0].id) == []  # it failed before training
+
+
+def test_a_students_older_runs_give_up_their_weights_and_keep_their_curves(manager):
+    jobs = manager(max_running=1, kept_per_owner=2)
+    done = []
+    for i in range(3):
+        done.append(jobs.submit("ann", f"run {i}", [TINY]))
+        wait_for(lambda: jobs.history.job(done[-1]).status == "completed")
+    other = jobs.submit("bob", "bob's", [TINY])
+    wait_for(lambda: jobs.history.job(other).status == "completed")
+    jobs.submit("ann", "a fourth", [TINY])  # ann's newest two are now this one and the third
+    *older, newest = [jobs.history.runs(job)[0] for job in done]
+    for run in older:
+        assert run.checkpoint is None and not list(jobs.models_dir.glob(f"run-{run.id}.*"))
+        assert len(jobs.history.epochs(run.id)) == 2  # its curves stay
+    for run in (newest, jobs.history.runs(other)[0]):
+        assert run.checkpoint and load_checkpoint(run.checkpoint)

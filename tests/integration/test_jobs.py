@@ -17,32 +17,7 @@ from mnistcore.history import History
 from mnistcore.jobs import JobLimits, JobManager, QueueFull
 from mnistcore.training import EpochMetrics, TrainConfig
 
-TINY = TrainConfig(dataset="mnist", arch="logreg", epochs=2, train_size=500, batch_size=50)
-
-
-@pytest.fixture
-def manager(tmp_path):
-    managers = []
-
-    def make(**limits):
-        m = JobManager(History(tmp_path / "history.sqlite"), tmp_path / "models", JobLimits(**limits))
-        managers.append(m)
-        return m
-
-    yield make
-    for m in managers:
-        m.close()
-
-
-def wait_for(condition, timeout=120, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out")
-
+from tests.integration.conftest import TINY, wait_for
 
 def test_jobs_queue_behind_the_cap_and_all_finish(manager):
     jobs = manager(max_running=1)

@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnistcore.checkpoints import card_path, load_checkpoint, make_card, save_checkpoint
-from mnistcore.errors import CheckpointError
+from mnistcore import checkpoints
+from mnistcore.checkpoints import card_path, load_checkpoint, make_card, save_checkpoint, save_run
+from mnistcore.errors import CheckpointError, DatasetError
 from mnistcore.snapshots import load_snapshots
 from mnistcore.training import TrainConfig, run_to_end, train
 
@@ -203,3 +204,19 @@ def test_fuzzed_checkpoints_load_or_are_refused_never_another_exception(tmp_path
         except CheckpointError:
             pass
     assert loaded + refused == 550 and refused > 400 and loaded > 0
+
+
+def test_a_runs_weights_are_saved_before_its_test_evaluation(tmp_path, trained, monkeypatch):
+    result, data = trained
+
+    def unreadable(*args, **kwargs):
+        raise DatasetError("The test split cannot be read.")
+
+    monkeypatch.setattr(checkpoints, "evaluate", unreadable)
+    with pytest.raises(DatasetError):
+        save_run(result, tmp_path / "run-1.pt", data.val)
+    model, card = load_checkpoint(tmp_path / "run-1.pt")  # the training is not lost
+    assert card.best_epoch == result.best_epoch and card.test_accuracy is None
+    monkeypatch.undo()
+    card = save_run(result, tmp_path / "run-1.pt", data.val)
+    assert card.test_accuracy is not None and load_checkpoint(tmp_path / "run-1.pt")[1] == card

@@ -10,12 +10,12 @@ import torch
 
 from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell
-from mnistcore.checkpoints import load_checkpoint
+from mnistcore.checkpoints import load_checkpoint, snapshots_path
 from mnistcore.data import load_split
 from mnistcore.errors import CheckpointError, DatasetError
 from mnistcore.evaluation import Evaluation
 from mnistcore.report import run_report
-from mnistcore.snapshots import load_snapshots, snapshots_path
+from mnistcore.snapshots import load_snapshots
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [*ROOT.glob("mnistcore/*.py"), *ROOT.glob("pages/*.py"), ROOT / "streamlit_app.py"]

@@ -8,12 +8,13 @@ import torch
 
 from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell, confusion_matrix
+from mnistcore.checkpoints import snapshots_path
 from mnistcore.evaluation import Evaluation, evaluate, evaluate_split
 from mnistcore.inside import conv_filters, feature_maps, first_layer_weights, mc_dropout, saliency
 from mnistcore.models import build_model
 from mnistcore.pictures import diverging, heat_overlay, tile
 from mnistcore.report import run_report
-from mnistcore.snapshots import (MAX_SNAPSHOTS, load_snapshots, replay, save_snapshots, snapshots_path,
+from mnistcore.snapshots import (MAX_SNAPSHOTS, load_snapshots, replay, save_snapshots,
                                  take_snapshot, wants_snapshot)
 from mnistcore.training import TrainConfig, run_to_end, train
 
