@@ -1,8 +1,9 @@
 import streamlit as st
 
-from pages.common import student_id, training_queue
+from pages.common import settings, student_id, training_queue
 
 st.set_page_config(page_title="How small networks read handwriting", page_icon="✍️", layout="wide")
+settings()  # a teacher's typo in an MNISTCORE_* variable is shown on every page, naming it
 student_id()  # on every page, so a reload anywhere keeps this student's runs
 training_queue()  # started by the first visitor to any page: queued runs resume after a restart
 for key in [k for k in st.session_state if str(k).startswith("train_")]:

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch
+
 from .errors import DatasetError
+from .settings import Settings
 
 FIX_COMMAND = "python -m mnistcore data"
 VALIDATION_SIZE = 10_000
@@ -82,8 +84,6 @@ def get_spec(name: str) -> DatasetSpec:
 
 
 def data_root() -> Path:
-    from .settings import Settings
-
     return Settings.from_env().data_dir
 
 

@@ -14,7 +14,7 @@ from mnistcore.catalog import Catalog, ModelEntry
 from mnistcore.charts import probability_bars
 from mnistcore.checkpoints import load_checkpoint
 from mnistcore.data import load_split
-from mnistcore.errors import MnistcoreError, StorageError
+from mnistcore.errors import MnistcoreError
 from mnistcore.evaluation import Evaluation, evaluate_split
 from mnistcore.history import History
 from mnistcore.inference import Prediction
@@ -103,15 +103,16 @@ def settings() -> Settings:
 def job_manager() -> JobManager:
     """One per server, shared by every session: the queue is the whole class's. StorageError
     when the runs folder cannot be used; that is not cached, so the next page view tries again."""
-    s = settings()
+    s = Settings.from_env()  # checked on every page by the entry script before this runs
     return JobManager(History(s.history_path), s.models_dir, JobLimits.from_settings(s))
 
 
 def training_queue() -> JobManager | None:
-    """The job manager, or None when the server cannot write its runs folder."""
+    """The job manager, or None when the server cannot write its runs folder (or a setting is
+    wrong, which ``settings`` reports)."""
     try:
         return job_manager()
-    except StorageError:
+    except MnistcoreError:
         return None
 
 

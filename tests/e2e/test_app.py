@@ -152,3 +152,14 @@ def test_the_train_page_says_how_long_a_run_takes_and_refuses_one_far_beyond_the
     assert History(tmp_path / "history.sqlite").jobs() == []
     job_manager().close()
     job_manager.clear()
+
+
+def test_a_setting_that_is_not_a_number_is_named_on_every_page(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    monkeypatch.setenv("MNISTCORE_MAX_RUN_MINUTES", "ten")
+    job_manager.clear()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()  # it runs before every page
+    assert not at.exception
+    assert [e.value for e in at.error] == ["The server is not set up right: MNISTCORE_MAX_RUN_MINUTES must be a "
+                                           "whole number from 1 to 1440, not 'ten'."]
+    job_manager.clear()
