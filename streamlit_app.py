@@ -1,6 +1,6 @@
 import streamlit as st
 
-from pages.common import settings, student_id, training_queue
+from pages.server import settings, student_id, training_queue
 
 st.set_page_config(page_title="How small networks read handwriting", page_icon="✍️", layout="wide")
 settings()  # a teacher's typo in an MNISTCORE_* variable is shown on every page, naming it
@@ -11,20 +11,22 @@ for key in [k for k in st.session_state if str(k).startswith("train_")]:
     # Train page's settings while a student draws.
     st.session_state[key] = st.session_state[key]
 
-st.navigation({
-    "Try it": [
-        st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:", default=True),
-        st.Page("pages/clothes.py", title="Clothes", icon=":material/checkroom:"),
-    ],
-    "Learn": [
-        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    ],
-    "Look inside": [
-        st.Page("pages/evaluate.py", title="Evaluate a model", icon=":material/grid_on:"),
-        st.Page("pages/inside.py", title="Inside the network", icon=":material/visibility:"),
-        st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/photo_library:"),
-    ],
-    "About": [
-        st.Page("pages/home.py", title="About this lab", icon=":material/school:"),
-    ],
-}).run()
+st.navigation(
+    {
+        "Try it": [
+            st.Page("pages/draw.py", title="Draw a digit", icon=":material/draw:", default=True),
+            st.Page("pages/clothes.py", title="Clothes", icon=":material/checkroom:"),
+        ],
+        "Learn": [
+            st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        ],
+        "Look inside": [
+            st.Page("pages/evaluate.py", title="Evaluate a model", icon=":material/grid_on:"),
+            st.Page("pages/inside.py", title="Inside the network", icon=":material/visibility:"),
+            st.Page("pages/dataset.py", title="Dataset explorer", icon=":material/photo_library:"),
+        ],
+        "About": [
+            st.Page("pages/home.py", title="About this lab", icon=":material/school:"),
+        ],
+    }
+).run()

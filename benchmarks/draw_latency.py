@@ -1,19 +1,18 @@
 """The Draw page's speed on this CPU:
 
 1. canvas data to probabilities on the server, as the page does it: the canvas's data: URL
-   checked and decoded by the guarded reader, the MNIST recipe, the shipped CNN (and the other digit models, for comparison);
-   p50 and p95 over many real-looking drawings. Target: CNN p95 <= 20 ms.
+   checked and decoded by the guarded reader, the MNIST recipe, the shipped CNN (and the other
+   digit models, for comparison); p50 and p95 over many real-looking drawings. Target: CNN p95
+   <= 20 ms.
 2. time from `streamlit run` to the first page being interactive (the canvas drawn and the
    "Draw a digit" prompt shown) in Debian's chromium. Target: <= 10 s.
 
-    python benchmarks/draw_latency.py
+    python -m benchmarks.draw_latency
 """
 
 import base64
 import io
-import socket
-import subprocess
-import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,17 +20,14 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from mnistcore.catalog import shipped_models  # noqa: E402
-from mnistcore.checkpoints import load_checkpoint  # noqa: E402
-from mnistcore.drawing import drawing_steps  # noqa: E402
-from mnistcore.images import read_canvas  # noqa: E402
-from mnistcore.inference import classify  # noqa: E402
+from mnistcore.catalog import shipped_models
+from mnistcore.checkpoints import load_checkpoint
+from mnistcore.image_reader import read_canvas
+from mnistcore.inference import classify
+from mnistcore.preprocess import drawing_steps
+from tests.e2e.browser import CHROMIUM_ARGS, chromium, serve_app
 
 DRAWINGS = 300
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 def canvas_state(rng: np.random.Generator) -> dict:
@@ -61,30 +57,17 @@ def latency(model, states: list[dict]) -> np.ndarray:
 def time_to_interactive() -> float:
     from playwright.sync_api import sync_playwright
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    with tempfile.TemporaryDirectory() as folder, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium()), args=CHROMIUM_ARGS)
         started = time.perf_counter()
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-                                   "--server.port", str(port), "--server.headless", "true"],
-                                  cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            while True:
-                try:
-                    page.goto(f"http://127.0.0.1:{port}", timeout=2000)
-                    break
-                except Exception:
-                    time.sleep(0.05)
+        with serve_app(Path(folder)) as url:
+            page = browser.new_page()
+            page.goto(url)
             page.locator("canvas.upper-canvas").wait_for(timeout=60_000)
             page.get_by_text("Draw a digit to see what the network thinks it is.").wait_for(timeout=60_000)
-            return time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait()
-            browser.close()
+            ready = time.perf_counter() - started
+        browser.close()
+        return ready
 
 
 def main() -> None:
@@ -96,8 +79,10 @@ def main() -> None:
         latency(model, states[:20])  # warm-up
         ms = latency(model, states)
         target = "  (target p95 <= 20 ms)" if entry.card.arch == "cnn" else ""
-        print(f"canvas -> probabilities, {entry.name:13s}: p50 {np.percentile(ms, 50):5.1f} ms, "
-              f"p95 {np.percentile(ms, 95):5.1f} ms, max {ms.max():5.1f} ms{target}")
+        print(
+            f"canvas -> probabilities, {entry.name:13s}: p50 {np.percentile(ms, 50):5.1f} ms, "
+            f"p95 {np.percentile(ms, 95):5.1f} ms, max {ms.max():5.1f} ms{target}"
+        )
     print(f"streamlit run -> first page interactive: {time_to_interactive():.1f} s  (target <= 10 s)")
 
 

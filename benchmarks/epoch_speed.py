@@ -1,13 +1,11 @@
-"""One epoch of the seeds' MLP on full Fashion-MNIST (50,000 train + 10,000 validation,
-batch 64, Adam 0.003): the seeds' DataLoader loop against mnistcore's trainer, side by side
+"""One epoch of the tutorial's MLP on full Fashion-MNIST (50,000 train + 10,000 validation,
+batch 64, Adam 0.003): the tutorial's DataLoader loop against mnistcore's trainer, side by side
 in one process. Each is timed ROUNDS times, alternating, and the best time of each is kept.
 
-    python benchmarks/epoch_speed.py
+    python -m benchmarks.epoch_speed
 """
 
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -15,15 +13,14 @@ from torch import nn, optim
 from torch.utils.data import DataLoader, SubsetRandomSampler
 from torchvision import datasets, transforms
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mnistcore.data import data_root, prepare  # noqa: E402
-from mnistcore.training import TrainConfig, load_train_data, run_to_end, train  # noqa: E402
+from mnistcore.data import data_root, prepare
+from mnistcore.training import TrainConfig, load_train_data, run_to_end, train
 
 ROUNDS = 3
 
 
-def seeds_epoch() -> float:
-    """A faithful copy of the seeds' notebook loop, for one epoch with validation."""
+def tutorial_epoch() -> float:
+    """A faithful copy of the tutorial's notebook loop, for one epoch with validation."""
     transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.5,), (0.5,))])
     trainset = datasets.FashionMNIST(str(data_root()), download=False, train=True, transform=transform)
     indices = list(range(len(trainset)))
@@ -34,8 +31,16 @@ def seeds_epoch() -> float:
     trainloader = DataLoader(trainset, batch_size=64, sampler=train_sampler)
     validloader = DataLoader(trainset, batch_size=64, sampler=valid_sampler)
 
-    model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(),
-                          nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10), nn.LogSoftmax(dim=1))
+    model = nn.Sequential(
+        nn.Linear(784, 256),
+        nn.ReLU(),
+        nn.Linear(256, 128),
+        nn.ReLU(),
+        nn.Linear(128, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
+        nn.LogSoftmax(dim=1),
+    )
     criterion = nn.NLLLoss()
     optimizer = optim.Adam(model.parameters(), lr=0.003)
 
@@ -76,14 +81,14 @@ def main() -> None:
     prepare("fashion")
     data = load_train_data(TrainConfig())  # held in memory once, as the app and CLI do
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch each, best of {ROUNDS}")
-    seeds, ours = [], []
+    tutorial, ours = [], []
     for _ in range(ROUNDS):
-        seeds.append(seeds_epoch())
+        tutorial.append(tutorial_epoch())
         ours.append(mnistcore_epoch(data))
-    s, o = min(seeds), min(ours)
-    print(f"seeds' DataLoader loop : {s:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in seeds)})")
-    print(f"mnistcore trainer      : {o:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in ours)})")
-    print(f"ratio                  : {s / o:6.1f}x  (target >= 8x)")
+    s, o = min(tutorial), min(ours)
+    print(f"tutorial's DataLoader loop : {s:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in tutorial)})")
+    print(f"mnistcore trainer          : {o:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in ours)})")
+    print(f"ratio                      : {s / o:6.1f}x  (target >= 8x)")
 
 
 if __name__ == "__main__":

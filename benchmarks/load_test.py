@@ -6,28 +6,24 @@ student's first, the rest), each queued run's wait and whether it completed, whe
 CPU went, and the server's memory (RSS). Targets: 0 errors, p95 <= 1.5 s, every queued run
 completes.
 
-    python benchmarks/load_test.py [--students 10] [--seconds 120]
+    python -m benchmarks.load_test [--students 10] [--seconds 120]
 """
 
 import argparse
 import asyncio
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+from playwright.async_api import async_playwright, expect
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from playwright.async_api import async_playwright, expect  # noqa: E402
-
-from mnistcore.history import History  # noqa: E402
-from mnistcore.presets import PRESETS  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS, SERVERS, serve_app  # noqa: E402
-from tests.e2e.test_draw import ONE, SEVEN, ZERO  # noqa: E402
+from mnistcore.history import History
+from mnistcore.presets import PRESETS
+from mnistcore.settings import ROOT
+from tests.e2e.browser import CHROMIUM_ARGS, ONE, SERVERS, SEVEN, ZERO, rss_mb, serve_app
 
 STROKES = {"1": ONE, "7": SEVEN, "0": ZERO}
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -50,11 +46,6 @@ new MutationObserver(() => {
       && document.querySelector('[data-testid="stMetricValue"]')) window.__shown = performance.now();
 }).observe(document, {childList: true, subtree: true});
 """
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
 def cpu_by_process(server_pid: int) -> dict[int, tuple[str, float]]:
@@ -111,7 +102,7 @@ def along(stroke, n: int) -> list[tuple[float, float]]:
     xy = np.array(stroke, dtype=float)
     travelled = np.r_[0.0, np.cumsum(np.hypot(*np.diff(xy, axis=0).T))]
     at = np.linspace(0.0, travelled[-1], n + 1)
-    return list(zip(np.interp(at, travelled, xy[:, 0]), np.interp(at, travelled, xy[:, 1])))
+    return list(zip(np.interp(at, travelled, xy[:, 0]), np.interp(at, travelled, xy[:, 1]), strict=True))
 
 
 async def draw(page, strokes) -> None:
@@ -190,14 +181,23 @@ async def load(url: str, students: int, seconds: float, runs: int, server_pid: i
         preset = PRESETS["Quick overfit"]
         jobs = [history.add_job(f"load-{i}", "load test run", [preset.config]) for i in range(runs)]
         until = time.monotonic() + seconds
-        await asyncio.gather(watch_server(until),
-                             *(student(page, url, until, first, latencies, errors, wrong) for page in pages))
+        await asyncio.gather(
+            watch_server(until), *(student(page, url, until, first, latencies, errors, wrong) for page in pages)
+        )
         await browser.close()
     deadline = time.monotonic() + 600
     while any(history.job(j).active for j in jobs) and time.monotonic() < deadline:
         await asyncio.sleep(1)
-    return dict(first=first, latencies=latencies, errors=errors, wrong=wrong, rss=rss, opened=opened, cpu=cpu,
-                jobs=[history.job(j) for j in jobs])
+    return dict(
+        first=first,
+        latencies=latencies,
+        errors=errors,
+        wrong=wrong,
+        rss=rss,
+        opened=opened,
+        cpu=cpu,
+        jobs=[history.job(j) for j in jobs],
+    )
 
 
 def spread(seconds: list[float]) -> str:
@@ -224,8 +224,10 @@ def main() -> None:
         after = rss_mb(server.pid)
 
     lat = sorted(r["first"] + r["latencies"])
-    print(f"{args.students} students drawing for {args.seconds:.0f} s, {args.runs} Quick-overfit runs "
-          f"(2 at a time, 1 thread each), loopback, {os.cpu_count()} cores")
+    print(
+        f"{args.students} students drawing for {args.seconds:.0f} s, {args.runs} Quick-overfit runs "
+        f"(2 at a time, 1 thread each), loopback, {os.cpu_count()} cores"
+    )
     print(f"all {args.students} students had the Draw page after {r['opened']:.1f} s")
     print(f"errors: {len(r['errors'])}" + "".join(f"\n  {e}" for e in r["errors"][:10]))
     print(f"strokes read: {len(lat)}; stroke end -> prediction: {spread(lat)}  (target p95 <= 1.5 s)")
@@ -238,10 +240,14 @@ def main() -> None:
     done = sum(j.status == "completed" for j in r["jobs"])
     print(f"runs completed: {done} of {args.runs}  (target: all)")
     cores = os.cpu_count() * args.seconds
-    print(f"CPU seconds while the class drew ({cores:.0f} on {os.cpu_count()} cores): "
-          + ", ".join(f"{role} {used:.0f}" for role, used in r["cpu"].items()))
-    print(f"server RSS: {baseline:.0f} MB at start, max {max(r['rss'], default=0):.0f} MB under load, "
-          f"{after:.0f} MB after")
+    print(
+        f"CPU seconds while the class drew ({cores:.0f} on {os.cpu_count()} cores): "
+        + ", ".join(f"{role} {used:.0f}" for role, used in r["cpu"].items())
+    )
+    print(
+        f"server RSS: {baseline:.0f} MB at start, max {max(r['rss'], default=0):.0f} MB under load, "
+        f"{after:.0f} MB after"
+    )
 
 
 if __name__ == "__main__":

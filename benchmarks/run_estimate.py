@@ -4,23 +4,21 @@ another; prints the estimate, the measured time from submit to finished, and the
 The class's time limit refuses runs by the estimate and stops them by the clock, so a ratio
 near 1 matters more than speed here.
 
-    python benchmarks/run_estimate.py           # about 3 minutes
-    python benchmarks/run_estimate.py --long    # and the Seed experiment (2 more minutes)
+    python -m benchmarks.run_estimate           # about 3 minutes
+    python -m benchmarks.run_estimate --long    # and the Seed experiment (2 more minutes)
 """
 
 import argparse
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mnistcore.budget import estimate_seconds  # noqa: E402
-from mnistcore.history import History  # noqa: E402
-from mnistcore.jobs import JobLimits, JobManager  # noqa: E402
-from mnistcore.presets import PRESETS  # noqa: E402
-from mnistcore.training import TrainConfig  # noqa: E402
+from mnistcore.budget import estimate_seconds
+from mnistcore.history import History
+from mnistcore.jobs import JobLimits, JobManager
+from mnistcore.presets import PRESETS
+from mnistcore.training import TrainConfig
 
 
 def pair(config: TrainConfig, dropout: float = 0.5) -> list[TrainConfig]:
@@ -29,14 +27,18 @@ def pair(config: TrainConfig, dropout: float = 0.5) -> list[TrainConfig]:
 
 CASES = {
     "Quick overfit (MLP, 1,000 images, 25 epochs)": pair(PRESETS["Quick overfit"].config),
-    "logistic regression, 10,000 images, batch 16, 5 epochs":
-        pair(TrainConfig(dataset="mnist", arch="logreg", train_size=10_000, batch_size=16, epochs=5)),
-    "MLP, 20,000 images, batch 256, augmented, 4 epochs":
-        pair(TrainConfig(dataset="mnist", arch="mlp", train_size=20_000, batch_size=256, epochs=4, augment=True)),
-    "CNN, 5,000 images, batch 64, 3 epochs":
-        pair(TrainConfig(dataset="fashion", arch="cnn", train_size=5_000, epochs=3)),
-    "CNN, 2,000 images, batch 16, 3 epochs, without dropout only":
-        [TrainConfig(dataset="mnist", arch="cnn", train_size=2_000, batch_size=16, epochs=3)],
+    "logistic regression, 10,000 images, batch 16, 5 epochs": pair(
+        TrainConfig(dataset="mnist", arch="logreg", train_size=10_000, batch_size=16, epochs=5)
+    ),
+    "MLP, 20,000 images, batch 256, augmented, 4 epochs": pair(
+        TrainConfig(dataset="mnist", arch="mlp", train_size=20_000, batch_size=256, epochs=4, augment=True)
+    ),
+    "CNN, 5,000 images, batch 64, 3 epochs": pair(
+        TrainConfig(dataset="fashion", arch="cnn", train_size=5_000, epochs=3)
+    ),
+    "CNN, 2,000 images, batch 16, 3 epochs, without dropout only": [
+        TrainConfig(dataset="mnist", arch="cnn", train_size=2_000, batch_size=16, epochs=3)
+    ],
 }
 
 
@@ -61,10 +63,15 @@ def main() -> None:
                 measured = time.perf_counter() - started
                 status = manager.history.job(job).status
                 ratios.append(measured / estimate)
-                print(f"{name:60s} {estimate:8.1f}s {measured:8.1f}s {measured / estimate:6.2f}"
-                      + ("" if status == "completed" else f"  ({status})"), flush=True)
+                print(
+                    f"{name:60s} {estimate:8.1f}s {measured:8.1f}s {measured / estimate:6.2f}"
+                    + ("" if status == "completed" else f"  ({status})"),
+                    flush=True,
+                )
             ratios.sort()
-            print(f"measured / estimate: median {ratios[len(ratios) // 2]:.2f}, from {ratios[0]:.2f} to {ratios[-1]:.2f}")
+            print(
+                f"measured / estimate: median {ratios[len(ratios) // 2]:.2f}, from {ratios[0]:.2f} to {ratios[-1]:.2f}"
+            )
         finally:
             manager.close()
 

@@ -4,20 +4,18 @@ worker process, every epoch written to the run history. Prints the wall time fro
 the finished job, the time per epoch, and how long Stop takes on a second run.
 Target: the preset finishes in <= 90 s on this 2-core machine.
 
-    python benchmarks/seed_experiment.py
+    python -m benchmarks.seed_experiment
 """
 
-import sys
 import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mnistcore.data import prepare  # noqa: E402
-from mnistcore.history import History  # noqa: E402
-from mnistcore.jobs import JobLimits, JobManager  # noqa: E402
-from mnistcore.presets import PRESETS  # noqa: E402
+from mnistcore.data import prepare
+from mnistcore.history import History
+from mnistcore.jobs import JobLimits, JobManager
+from mnistcore.presets import PRESETS
 
 
 def wait(history: History, job_id: int, until) -> None:
@@ -42,11 +40,15 @@ def main() -> None:
             epochs = manager.history.epochs(runs[0].id)
             per_epoch = [e["seconds"] for e in epochs]
             print(f"{limits.max_running} job(s) at once, {limits.threads_per_job} threads each")
-            print(f"Seed experiment: {job.status}, {len(epochs)} epochs x {len(runs)} models in "
-                  f"{total:.1f} s from submit to saved checkpoints  (target <= 90 s)")
-            print(f"  per lockstep epoch: median {sorted(per_epoch)[len(per_epoch) // 2]:.2f} s, "
-                  f"max {max(per_epoch):.2f} s; worker start and data load "
-                  f"{total - sum(per_epoch):.1f} s (incl. validation and test evaluation)")
+            print(
+                f"Seed experiment: {job.status}, {len(epochs)} epochs x {len(runs)} models in "
+                f"{total:.1f} s from submit to saved checkpoints  (target <= 90 s)"
+            )
+            print(
+                f"  per lockstep epoch: median {sorted(per_epoch)[len(per_epoch) // 2]:.2f} s, "
+                f"max {max(per_epoch):.2f} s; worker start and data load "
+                f"{total - sum(per_epoch):.1f} s (incl. validation and test evaluation)"
+            )
             for run in runs:
                 print(f"  {run.label}: best epoch {run.best_epoch}, test accuracy {run.test_accuracy:.4f}")
 
@@ -55,8 +57,10 @@ def main() -> None:
             asked = time.perf_counter()
             manager.stop(job_id)
             wait(manager.history, job_id, lambda j: not j.active)
-            print(f"Stop: the job ended {time.perf_counter() - asked:.2f} s after Stop, best weights saved "
-                  f"(status {manager.history.job(job_id).status})")
+            print(
+                f"Stop: the job ended {time.perf_counter() - asked:.2f} s after Stop, best weights saved "
+                f"(status {manager.history.job(job_id).status})"
+            )
         finally:
             manager.close()
 

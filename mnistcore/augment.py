@@ -26,8 +26,9 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     shift = _uniform(2 * n, -1, 1, generator).view(n, 2) * MAX_SHIFT_PX * 2 / x.shape[-1]
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
     # affine_grid maps output to input coordinates, hence the inverse scale.
-    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1),
-                         torch.stack([sin, cos, shift[:, 1]], 1)], 1).to(x.device, x.dtype)
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1).to(
+        x.device, x.dtype
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, align_corners=False, padding_mode="zeros")
 

@@ -11,12 +11,11 @@ gets there, as a worker process sharing the machine with the server;
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
-from .data import VALIDATION_SIZE
+from .data import TRAIN_SIZE, VALIDATION_SIZE
 from .training import TrainConfig
 
-TRAIN_IMAGES = 50_000
 STEP_SECONDS = {"logreg": 0.0004, "mlp": 0.0015, "cnn": 0.006}  # fixed cost of one step, per model
 IMAGE_SECONDS = {"logreg": 3e-6, "mlp": 1.3e-5, "cnn": 2.6e-4}  # per training image, per model
 VALIDATION_IMAGE_SECONDS = {"logreg": 1.5e-6, "mlp": 5e-6, "cnn": 1.2e-4}
@@ -28,11 +27,17 @@ REFERENCE_THREADS = 2
 def epoch_seconds(configs: Sequence[TrainConfig], threads: int = REFERENCE_THREADS) -> float:
     """One lockstep epoch of these runs (they share dataset, batches and augmentation)."""
     first = configs[0]
-    images = first.train_size or TRAIN_IMAGES
+    images = first.train_size or TRAIN_SIZE
     steps = math.ceil(images / first.batch_size)
-    models = sum((steps * STEP_SECONDS[c.arch] + images * IMAGE_SECONDS[c.arch]
-                  + VALIDATION_SIZE * VALIDATION_IMAGE_SECONDS[c.arch]) * _thread_scale(c.arch, threads)
-                 for c in configs)
+    models = sum(
+        (
+            steps * STEP_SECONDS[c.arch]
+            + images * IMAGE_SECONDS[c.arch]
+            + VALIDATION_SIZE * VALIDATION_IMAGE_SECONDS[c.arch]
+        )
+        * _thread_scale(c.arch, threads)
+        for c in configs
+    )
     shared = steps * AUGMENT_STEP_SECONDS + images * AUGMENT_IMAGE_SECONDS if first.augment else 0.0
     return models + shared
 

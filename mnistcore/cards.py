@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import datetime
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from .data import DATASETS
 from .errors import CheckpointError
 from .models import ARCHS
+from .status import Status
 from .training import TrainConfig, config_from_dict
 
 FORMAT_VERSION = 1
-STATUSES = ("completed", "early_stopped", "stopped", "diverged")
-EPOCH_FIELDS = {"epoch": int, "train_loss": float, "val_loss": float, "val_accuracy": float,
-                "seconds": float, "is_best": bool}
+ENDED = (Status.COMPLETED, Status.EARLY_STOPPED, Status.STOPPED, Status.OUT_OF_TIME, Status.DIVERGED)
+EPOCH_FIELDS = {
+    "epoch": int,
+    "train_loss": float,
+    "val_loss": float,
+    "val_accuracy": float,
+    "seconds": float,
+    "is_best": bool,
+}
 
 
 def _fail(what: str) -> CheckpointError:
@@ -32,12 +39,15 @@ def _int(value, what: str, low: int = 0, optional: bool = False) -> int | None:
     return value
 
 
-def _float(value, what: str, low: float = -math.inf, high: float = math.inf,
-           optional: bool = False) -> float | None:
+def _float(value, what: str, low: float = -math.inf, high: float = math.inf, optional: bool = False) -> float | None:
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
         raise _fail(f"{what} must be a number from {low:g} to {high:g}")
     return float(value)
 
@@ -85,7 +95,7 @@ class ModelCard:
     parameters: int | None = None
     epochs_trained: int = 0
     best_epoch: int | None = None
-    status: str = "completed"
+    status: Status = Status.COMPLETED
     val_loss: float | None = None
     val_accuracy: float | None = None
     test_loss: float | None = None
@@ -96,7 +106,7 @@ class ModelCard:
     format_version: int = FORMAT_VERSION
 
     @classmethod
-    def from_dict(cls, raw: object) -> "ModelCard":
+    def from_dict(cls, raw: object) -> ModelCard:
         """A checked card, or CheckpointError naming the first field that is wrong."""
         if not isinstance(raw, dict):
             raise _fail("it is not a mapping")
@@ -110,7 +120,7 @@ class ModelCard:
                 raise _fail("config must be a mapping")
             try:
                 config = config_from_dict(config)
-            except Exception as exc:  # noqa: BLE001 - TrainConfig says what is out of range
+            except Exception as exc:
                 raise _fail(f"config: {exc}") from None
         history = raw.get("history") or []
         if not isinstance(history, list) or len(history) > 500:
@@ -123,7 +133,7 @@ class ModelCard:
             parameters=_int(raw.get("parameters"), "parameters", optional=True),
             epochs_trained=_int(raw.get("epochs_trained", 0), "epochs_trained"),
             best_epoch=_int(raw.get("best_epoch"), "best_epoch", low=1, optional=True),
-            status=raw.get("status", "completed"),
+            status=raw.get("status", Status.COMPLETED),  # checked below, made a Status there
             val_loss=_float(raw.get("val_loss"), "val_loss", 0.0, optional=True),
             val_accuracy=_float(raw.get("val_accuracy"), "val_accuracy", 0.0, 1.0, optional=True),
             test_loss=_float(raw.get("test_loss"), "test_loss", 0.0, optional=True),
@@ -133,15 +143,21 @@ class ModelCard:
             created=_timestamp(raw.get("created")),
             format_version=_int(raw.get("format_version", FORMAT_VERSION), "format_version", low=1),
         )
-        if card.status not in STATUSES:
-            raise _fail(f"status must be one of {', '.join(STATUSES)}")
-        if config is not None and (config.dataset, config.arch, config.dropout) != (card.dataset, card.arch,
-                                                                                    card.dropout):
+        if card.status not in ENDED:
+            raise _fail(f"status must be one of {', '.join(ENDED)}")
+        card = replace(card, status=Status(card.status))
+        if config is not None and (config.dataset, config.arch, config.dropout) != (
+            card.dataset,
+            card.arch,
+            card.dropout,
+        ):
             raise _fail("its config names another dataset, architecture or dropout than the card")
         return card
 
     def as_dict(self) -> dict:
+        """Plain values only (str, not Status): a checkpoint holding a class would not load."""
         values = asdict(self)  # the config too, as a plain mapping
+        values["status"] = str(self.status)
         values["history"] = list(values["history"])
         return values
 

@@ -59,8 +59,9 @@ def check_name(raw: str) -> str:
     if not NAME.fullmatch(name):
         raise CheckpointError("A name is 1 to 40 letters, digits, '-' or '_', starting with a letter or digit.")
     if name.startswith(SHIPPED_PREFIXES):
-        raise CheckpointError("Names starting with mnist- or fashion- belong to the models that came with "
-                              "the app; choose another.")
+        raise CheckpointError(
+            "Names starting with mnist- or fashion- belong to the models that came with the app; choose another."
+        )
     return name
 
 
@@ -94,8 +95,9 @@ class Catalog:
     """The shipped models and the class's saved ones. ``history`` None: the server cannot use
     its runs folder, so only the shipped models are offered and nothing can be saved."""
 
-    def __init__(self, saved_dir: Path, history: History | None, saved_per_student: int = 10,
-                 shipped_dir: Path = SHIPPED_DIR):
+    def __init__(
+        self, saved_dir: Path, history: History | None, saved_per_student: int = 10, shipped_dir: Path = SHIPPED_DIR
+    ):
         self.saved_dir = Path(saved_dir)
         self.history = history
         self.saved_per_student = saved_per_student
@@ -113,15 +115,17 @@ class Catalog:
         except StorageError as exc:
             log.warning("Saved models are not listed: %s", exc)
             return []
-        entries = [_entry(row.name, self.saved_dir / row.name / SAVED_FILE, row.owner)
-                   for row in rows if NAME.fullmatch(row.name)]
+        entries = [
+            _entry(row.name, self.saved_dir / row.name / SAVED_FILE, row.owner)
+            for row in rows
+            if NAME.fullmatch(row.name)
+        ]
         return [e for e in entries if e is not None and dataset in (None, e.dataset)]
 
     def offered(self, dataset: str | None, viewer: str) -> list[ModelEntry]:
         """What a student may pick: the shipped models, then their own, then their classmates'."""
         saved = self.saved(dataset)
-        return (self.shipped(dataset) + [e for e in saved if e.owner == viewer]
-                + [e for e in saved if e.owner != viewer])
+        return self.shipped(dataset) + [e for e in saved if e.owner == viewer] + [e for e in saved if e.owner != viewer]
 
     def save(self, source: Path | str, raw_name: str, owner: str, run_id: int | None = None) -> ModelEntry:
         """Publish a trained run's checkpoint (and its epoch snapshots) under a name."""
@@ -138,8 +142,10 @@ class Catalog:
             try:
                 folder.mkdir(parents=True)
             except OSError as exc:
-                raise CheckpointError(f"The model could not be saved ({exc.strerror or exc}). The server's "
-                                      f"disk may be full or read-only; tell your teacher.") from exc
+                raise CheckpointError(
+                    f"The model could not be saved ({exc.strerror or exc}). The server's "
+                    f"disk may be full or read-only; tell your teacher."
+                ) from exc
             path = folder / SAVED_FILE
             if snapshots:  # first, so a model never appears without the replay it was saved with
                 save_snapshots(path, snapshots)

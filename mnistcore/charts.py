@@ -10,38 +10,59 @@ HIGHLIGHT = "#e4572e"
 MUTED = "#9aa5b1"
 
 
-def probability_bars(probabilities: np.ndarray, classes: tuple[str, ...], height: int = 300,
-                     horizontal: bool = False) -> go.Figure:
+def probability_bars(
+    probabilities: np.ndarray, classes: tuple[str, ...], height: int = 300, horizontal: bool = False
+) -> go.Figure:
     """The ten class probabilities as bars, the top one highlighted; ``horizontal`` for a
     narrow column, where ten class names side by side would not fit."""
     top = int(np.argmax(probabilities))
     values, names = [float(p) for p in probabilities], list(classes)
-    fig = go.Figure(go.Bar(
-        x=values if horizontal else names, y=names if horizontal else values,
-        orientation="h" if horizontal else "v",
-        marker_color=[HIGHLIGHT if i == top else MUTED for i in range(len(classes))],
-        text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities], textposition="outside",
-        hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:.1%}}<extra></extra>",
-    ))
+    fig = go.Figure(
+        go.Bar(
+            x=values if horizontal else names,
+            y=names if horizontal else values,
+            orientation="h" if horizontal else "v",
+            marker_color=[HIGHLIGHT if i == top else MUTED for i in range(len(classes))],
+            text=[f"{p:.0%}" if p >= 0.01 else "" for p in probabilities],
+            textposition="outside",
+            hovertemplate=f"%{{{'y' if horizontal else 'x'}}}: %{{{'x' if horizontal else 'y'}:.1%}}<extra></extra>",
+        )
+    )
     value_axis = dict(range=[0, 1.25 if horizontal else 1.12], tickformat=".0%", title="probability")
     class_axis = dict(type="category", tickangle=0)
     if horizontal:
         class_axis["autorange"] = "reversed"  # the first class on top, as in a list
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
-                      xaxis=value_axis if horizontal else class_axis, yaxis=class_axis if horizontal else value_axis)
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        showlegend=False,
+        xaxis=value_axis if horizontal else class_axis,
+        yaxis=class_axis if horizontal else value_axis,
+    )
     return fig
 
 
 def model_comparison(rows: list[tuple[str, np.ndarray]], classes: tuple[str, ...], height: int = 320) -> go.Figure:
     """Several models' probabilities for the same input, grouped by class."""
-    fig = go.Figure([
-        go.Bar(name=name, x=list(classes), y=[float(p) for p in probabilities],
-               hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}}<extra></extra>")
-        for name, probabilities in rows
-    ])
-    fig.update_layout(barmode="group", height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(range=[0, 1.05], tickformat=".0%", title="probability"),
-                      xaxis=dict(type="category"), legend=dict(orientation="h", y=1.12))
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=name,
+                x=list(classes),
+                y=[float(p) for p in probabilities],
+                hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
+            )
+            for name, probabilities in rows
+        ]
+    )
+    fig.update_layout(
+        barmode="group",
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(range=[0, 1.05], tickformat=".0%", title="probability"),
+        xaxis=dict(type="category"),
+        legend=dict(orientation="h", y=1.12),
+    )
     return fig
 
 
@@ -49,12 +70,11 @@ PALETTE = ("#1f77b4", "#e4572e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#b
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def loss_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None,
-                height: int = 380) -> go.Figure:
+def loss_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None, height: int = 380) -> go.Figure:
     """Train loss solid, validation loss dashed, one colour per run; the gap between them
     shaded; the best epoch so far (the one early stopping keeps) starred. ``series`` holds
     (label, epoch rows as the history gives them)."""
@@ -62,65 +82,119 @@ def loss_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None,
     for i, (label, rows) in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         x = [r["epoch"] for r in rows]
-        fig.add_scatter(x=x, y=[r["train_loss"] for r in rows], name=f"{label}: train", mode="lines+markers",
-                        line=dict(color=colour), marker=dict(size=5), legendgroup=label)
-        fig.add_scatter(x=x, y=[r["val_loss"] for r in rows], name=f"{label}: validation", mode="lines+markers",
-                        line=dict(color=colour, dash="dash"), marker=dict(size=5), legendgroup=label,
-                        fill="tonexty", fillcolor=_rgba(colour, 0.12))
+        fig.add_scatter(
+            x=x,
+            y=[r["train_loss"] for r in rows],
+            name=f"{label}: train",
+            mode="lines+markers",
+            line=dict(color=colour),
+            marker=dict(size=5),
+            legendgroup=label,
+        )
+        fig.add_scatter(
+            x=x,
+            y=[r["val_loss"] for r in rows],
+            name=f"{label}: validation",
+            mode="lines+markers",
+            line=dict(color=colour, dash="dash"),
+            marker=dict(size=5),
+            legendgroup=label,
+            fill="tonexty",
+            fillcolor=_rgba(colour, 0.12),
+        )
         best_row = next((r for r in reversed(rows) if r["is_best"]), None)
         if best_row is not None:
             best = best_row["epoch"]
-            fig.add_scatter(x=[best], y=[best_row["val_loss"]], name=f"{label}: best epoch {best}",
-                            mode="markers", legendgroup=label,
-                            marker=dict(symbol="star", size=16, color=colour, line=dict(color="black", width=1)))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
-                      xaxis=dict(title="epoch", range=[0.5, (epochs or 1) + 0.5] if epochs else None),
-                      # Not from zero: the upturn of the validation loss is what the class should see.
-                      yaxis=dict(title="loss (cross-entropy)", range=None if any(r for _, r in series) else [0, 1]),
-                      legend=dict(orientation="h", y=-0.2))
+            fig.add_scatter(
+                x=[best],
+                y=[best_row["val_loss"]],
+                name=f"{label}: best epoch {best}",
+                mode="markers",
+                legendgroup=label,
+                marker=dict(symbol="star", size=16, color=colour, line=dict(color="black", width=1)),
+            )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        hovermode="x unified",
+        xaxis=dict(title="epoch", range=[0.5, (epochs or 1) + 0.5] if epochs else None),
+        # Not from zero: the upturn of the validation loss is what the class should see.
+        yaxis=dict(title="loss (cross-entropy)", range=None if any(r for _, r in series) else [0, 1]),
+        legend=dict(orientation="h", y=-0.2),
+    )
     return fig
 
 
-def accuracy_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None,
-                    height: int = 260) -> go.Figure:
+def accuracy_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None, height: int = 260) -> go.Figure:
     fig = go.Figure()
     lowest = min((r["val_accuracy"] for _, rows in series for r in rows), default=0.5)
     for i, (label, rows) in enumerate(series):
-        fig.add_scatter(x=[r["epoch"] for r in rows], y=[r["val_accuracy"] for r in rows], name=label,
-                        mode="lines+markers", line=dict(color=PALETTE[i % len(PALETTE)]), marker=dict(size=5))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), hovermode="x unified",
-                      xaxis=dict(title="epoch", range=[0.5, (epochs or 1) + 0.5] if epochs else None),
-                      yaxis=dict(title="validation accuracy", tickformat=".0%",
-                                 range=[max(0.0, min(lowest, 0.9) - 0.05), 1.0]),
-                      legend=dict(orientation="h", y=-0.3))
+        fig.add_scatter(
+            x=[r["epoch"] for r in rows],
+            y=[r["val_accuracy"] for r in rows],
+            name=label,
+            mode="lines+markers",
+            line=dict(color=PALETTE[i % len(PALETTE)]),
+            marker=dict(size=5),
+        )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=30, b=10),
+        hovermode="x unified",
+        xaxis=dict(title="epoch", range=[0.5, (epochs or 1) + 0.5] if epochs else None),
+        yaxis=dict(title="validation accuracy", tickformat=".0%", range=[max(0.0, min(lowest, 0.9) - 0.05), 1.0]),
+        legend=dict(orientation="h", y=-0.3),
+    )
     return fig
 
 
-def confusion_matrix(matrix: np.ndarray, classes: tuple[str, ...], selected: tuple[int, int] | None = None,
-                     height: int = 520) -> go.Figure:
+def confusion_matrix(
+    matrix: np.ndarray, classes: tuple[str, ...], selected: tuple[int, int] | None = None, height: int = 520
+) -> go.Figure:
     """Counts as a heatmap, rows = true class, columns = predicted. An invisible marker sits on
     every cell so that a click selects it (plotly heatmaps cannot be selected themselves);
     ``clicked_cell`` reads the selection back."""
     k = len(classes)
     labels = list(classes)
     # Colour on a log scale, so the few mistakes still show beside the big diagonal.
-    fig = go.Figure(go.Heatmap(
-        z=np.log10(matrix + 1), x=labels, y=labels, text=matrix, texttemplate="%{text}",
-        colorscale="Blues", showscale=False,
-        hovertemplate="true %{y}, answered %{x}: %{text} images<extra></extra>"))
+    fig = go.Figure(
+        go.Heatmap(
+            z=np.log10(matrix + 1),
+            x=labels,
+            y=labels,
+            text=matrix,
+            texttemplate="%{text}",
+            colorscale="Blues",
+            showscale=False,
+            hovertemplate="true %{y}, answered %{x}: %{text} images<extra></extra>",
+        )
+    )
     true, predicted = np.divmod(np.arange(k * k), k)
     fig.add_scatter(
-        x=[labels[p] for p in predicted], y=[labels[t] for t in true], mode="markers",
+        x=[labels[p] for p in predicted],
+        y=[labels[t] for t in true],
+        mode="markers",
         marker=dict(symbol="square", size=28, opacity=0.01, color="black"),
         showlegend=False,
-        hovertemplate="true %{y}, answered %{x}: click to see them<extra></extra>")
+        hovertemplate="true %{y}, answered %{x}: click to see them<extra></extra>",
+    )
     if selected is not None:
-        fig.add_shape(type="rect", x0=selected[1] - 0.5, x1=selected[1] + 0.5, y0=selected[0] - 0.5,
-                      y1=selected[0] + 0.5, line=dict(color=HIGHLIGHT, width=3))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
-                      dragmode=False,
-                      xaxis=dict(title="the model answered", type="category", tickangle=-30, automargin=True),
-                      yaxis=dict(title="true class", type="category", autorange="reversed"))
+        fig.add_shape(
+            type="rect",
+            x0=selected[1] - 0.5,
+            x1=selected[1] + 0.5,
+            y0=selected[0] - 0.5,
+            y1=selected[0] + 0.5,
+            line=dict(color=HIGHLIGHT, width=3),
+        )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        clickmode="event+select",
+        dragmode=False,
+        xaxis=dict(title="the model answered", type="category", tickangle=-30, automargin=True),
+        yaxis=dict(title="true class", type="category", autorange="reversed"),
+    )
     return fig
 
 
@@ -142,49 +216,102 @@ def clicked_cell(points: object, classes: int = 10) -> tuple[int, int] | None:
 
 def per_class_accuracy(accuracy: np.ndarray, classes: tuple[str, ...], height: int = 280) -> go.Figure:
     worst = int(np.argmin(accuracy))
-    fig = go.Figure(go.Bar(
-        x=list(classes), y=[float(a) for a in accuracy], text=[f"{a:.0%}" for a in accuracy],
-        textposition="outside", marker_color=[HIGHLIGHT if i == worst else MUTED for i in range(len(classes))],
-        hovertemplate="%{x}: %{y:.1%} right<extra></extra>"))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      yaxis=dict(range=[max(0.0, float(accuracy.min()) - 0.1), 1.05], tickformat=".0%",
-                                 title="accuracy"), xaxis=dict(type="category"))
+    fig = go.Figure(
+        go.Bar(
+            x=list(classes),
+            y=[float(a) for a in accuracy],
+            text=[f"{a:.0%}" for a in accuracy],
+            textposition="outside",
+            marker_color=[HIGHLIGHT if i == worst else MUTED for i in range(len(classes))],
+            hovertemplate="%{x}: %{y:.1%} right<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        yaxis=dict(range=[max(0.0, float(accuracy.min()) - 0.1), 1.05], tickformat=".0%", title="accuracy"),
+        xaxis=dict(type="category"),
+    )
     return fig
 
 
 def probability_spread(samples: np.ndarray, classes: tuple[str, ...], height: int = 320) -> go.Figure:
     """Monte-Carlo dropout: every pass's probability for every class as a dot, with a box
     around the middle half."""
-    fig = go.Figure([go.Box(y=samples[:, i], name=c, boxpoints="all", jitter=0.4, pointpos=0,
-                            marker=dict(size=4, color=PALETTE[0]), line=dict(color=MUTED),
-                            hovertemplate=f"{c}: %{{y:.1%}}<extra></extra>")
-                     for i, c in enumerate(classes)])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), showlegend=False,
-                      yaxis=dict(range=[-0.02, 1.02], tickformat=".0%", title="probability"),
-                      xaxis=dict(type="category"))
+    fig = go.Figure(
+        [
+            go.Box(
+                y=samples[:, i],
+                name=c,
+                boxpoints="all",
+                jitter=0.4,
+                pointpos=0,
+                marker=dict(size=4, color=PALETTE[0]),
+                line=dict(color=MUTED),
+                hovertemplate=f"{c}: %{{y:.1%}}<extra></extra>",
+            )
+            for i, c in enumerate(classes)
+        ]
+    )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        showlegend=False,
+        yaxis=dict(range=[-0.02, 1.02], tickformat=".0%", title="probability"),
+        xaxis=dict(type="category"),
+    )
     return fig
 
 
-def probability_lines(epochs: list[int], probabilities: np.ndarray, classes: tuple[str, ...],
-                      height: int = 320) -> go.Figure:
+def probability_lines(
+    epochs: list[int], probabilities: np.ndarray, classes: tuple[str, ...], height: int = 320
+) -> go.Figure:
     """Epoch replay: each class's probability for one input, epoch by epoch."""
     final = probabilities[-1] if len(probabilities) else np.zeros(len(classes))
-    fig = go.Figure([go.Scatter(x=epochs, y=probabilities[:, i], name=c, mode="lines+markers",
-                                line=dict(width=4 if i == int(final.argmax()) else 1.5),
-                                hovertemplate=f"{c}, epoch %{{x}}: %{{y:.1%}}<extra></extra>")
-                     for i, c in enumerate(classes)])
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), hovermode="x",
-                      yaxis=dict(range=[0, 1.02], tickformat=".0%", title="probability"),
-                      xaxis=dict(title="epoch", dtick=1 if len(epochs) <= 30 else None))
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=epochs,
+                y=probabilities[:, i],
+                name=c,
+                mode="lines+markers",
+                line=dict(width=4 if i == int(final.argmax()) else 1.5),
+                hovertemplate=f"{c}, epoch %{{x}}: %{{y:.1%}}<extra></extra>",
+            )
+            for i, c in enumerate(classes)
+        ]
+    )
+    fig.update_layout(
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        hovermode="x",
+        yaxis=dict(range=[0, 1.02], tickformat=".0%", title="probability"),
+        xaxis=dict(title="epoch", dtick=1 if len(epochs) <= 30 else None),
+    )
     return fig
 
 
 def confidence_histogram(series: list[tuple[str, np.ndarray]], height: int = 300) -> go.Figure:
     """How sure a model is of its top answer, on its own kind of images and on others."""
-    fig = go.Figure([go.Histogram(x=values, name=label, xbins=dict(start=0, end=1.0001, size=0.05),
-                                  histnorm="percent", opacity=0.7, marker_color=PALETTE[i % len(PALETTE)])
-                     for i, (label, values) in enumerate(series)])
-    fig.update_layout(barmode="overlay", height=height, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis=dict(title="confidence in the top answer", tickformat=".0%", range=[0, 1.0]),
-                      yaxis=dict(title="% of images"), legend=dict(orientation="h", y=1.12))
+    fig = go.Figure(
+        [
+            go.Histogram(
+                x=values,
+                name=label,
+                xbins=dict(start=0, end=1.0001, size=0.05),
+                histnorm="percent",
+                opacity=0.7,
+                marker_color=PALETTE[i % len(PALETTE)],
+            )
+            for i, (label, values) in enumerate(series)
+        ]
+    )
+    fig.update_layout(
+        barmode="overlay",
+        height=height,
+        margin=dict(l=10, r=10, t=10, b=10),
+        xaxis=dict(title="confidence in the top answer", tickformat=".0%", range=[0, 1.0]),
+        yaxis=dict(title="% of images"),
+        legend=dict(orientation="h", y=1.12),
+    )
     return fig

@@ -21,17 +21,18 @@ from torch import nn
 
 from .cards import ModelCard
 from .data import Split, get_spec
-from .errors import CheckpointError, PreprocessError
-from .evaluation import evaluate
-from .images import read_limited
+from .errors import CheckpointError
+from .evaluation import loss_and_accuracy
+from .files import FileRefused, read_regular_file
 from .models import build_model, count_parameters
-from .training import RunResult
+from .training import Run
 
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024  # the largest model here is under 2 MB
 
 
-def make_card(result: RunResult, test_loss: float | None = None,
-              test_accuracy: float | None = None, name: str | None = None) -> ModelCard:
+def make_card(
+    result: Run, test_loss: float | None = None, test_accuracy: float | None = None, name: str | None = None
+) -> ModelCard:
     return ModelCard(
         dataset=result.config.dataset,
         arch=result.config.arch,
@@ -47,7 +48,7 @@ def make_card(result: RunResult, test_loss: float | None = None,
         test_accuracy=test_accuracy,
         config=result.config,
         history=tuple({k: v for k, v in m.as_dict().items() if k != "run"} for m in result.history),
-        created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     )
 
 
@@ -79,8 +80,9 @@ def atomic_write(path: Path, write) -> None:
         os.replace(tmp, path)
     except (OSError, RuntimeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the disk refused the write"
-        raise CheckpointError(f"The model could not be saved ({reason}). The server's disk may be full "
-                              f"or read-only; tell your teacher.") from exc
+        raise CheckpointError(
+            f"The model could not be saved ({reason}). The server's disk may be full or read-only; tell your teacher."
+        ) from exc
     finally:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
@@ -99,16 +101,17 @@ def read_torch_file(path: Path | str) -> object:
     """What a ``.pt`` file holds, unpickled without running code; CheckpointError for anything
     else: not a regular file, too large, not a torch file, or a pickle that names code."""
     try:
-        data = read_limited(path, MAX_CHECKPOINT_BYTES)
-    except PreprocessError as exc:
+        data = read_regular_file(path, MAX_CHECKPOINT_BYTES)
+    except FileRefused as exc:
         raise CheckpointError(str(exc)) from None
     buffer = io.BytesIO(data)
     try:
         return torch.load(buffer, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - the unpickler raises many kinds on a damaged file
+    except Exception as exc:
         if "Unsupported global" in str(exc):  # the pickle names a function or class to call
-            raise CheckpointError("It was refused: it holds more than weights (it could run code), "
-                                  "so it is not loaded.") from None
+            raise CheckpointError(
+                "It was refused: it holds more than weights (it could run code), so it is not loaded."
+            ) from None
         raise CheckpointError("It is not a readable checkpoint (corrupt or truncated).") from None
 
 
@@ -119,8 +122,12 @@ def check_state_dict(state: object, model: nn.Module) -> dict[str, torch.Tensor]
         raise CheckpointError("Its weights are not those of the model its card names.")
     for key, value in state.items():
         want = expected[key]
-        if not isinstance(value, torch.Tensor) or value.shape != want.shape or value.dtype.is_complex \
-                or value.is_floating_point() != want.is_floating_point():
+        if (
+            not isinstance(value, torch.Tensor)
+            or value.shape != want.shape
+            or value.dtype.is_complex
+            or value.is_floating_point() != want.is_floating_point()
+        ):
             raise CheckpointError("Its weights are not those of the model its card names.")
         if value.is_floating_point() and not torch.isfinite(value).all():
             raise CheckpointError("Some of its weights are not numbers (it was saved from a diverged run).")
@@ -144,7 +151,7 @@ def load_checkpoint(path: Path | str, device: torch.device | str = "cpu") -> tup
     state = check_state_dict(blob["state_dict"], model)
     try:
         model.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001 - shapes were checked; anything left is a bad file
+    except Exception as exc:
         raise CheckpointError("Its weights are not those of the model its card names.") from exc
     return model.to(device).eval(), card
 
@@ -154,12 +161,12 @@ def read_card(path: Path | str) -> ModelCard:
     return load_checkpoint(path)[1]
 
 
-def save_run(result: RunResult, path: Path | str, test: Split, name: str | None = None) -> ModelCard:
+def save_run(result: Run, path: Path | str, test: Split, name: str | None = None) -> ModelCard:
     """Save a finished run's best weights, then score them on the test split and add the score
     to the card. The weights are saved first, so nothing the test split does can lose the run."""
     card = make_card(result, name=name or Path(path).stem)
     save_checkpoint(path, result.model, card)
-    loss, accuracy = evaluate(result.model, test.images, test.labels)
+    loss, accuracy = loss_and_accuracy(result.model, test.images, test.labels)
     card = replace(card, test_loss=loss, test_accuracy=accuracy)
     save_checkpoint(path, result.model, card)
     return card

@@ -6,6 +6,7 @@ import argparse
 import datetime
 import json
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 from .errors import MnistcoreError
@@ -23,11 +24,10 @@ def cmd_train(args) -> None:
     from .checkpoints import save_run
     from .data import load_split
     from .settings import Settings
+    from .status import Status
     from .training import EpochEnd, Finished, Progress, TrainConfig, train
 
-    config = TrainConfig(dataset=args.dataset, arch=args.arch, dropout=args.dropout, epochs=args.epochs,
-                         batch_size=args.batch_size, lr=args.lr, train_size=args.train_size,
-                         patience=args.patience, seed=args.seed, augment=args.augment, cosine=args.cosine)
+    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     test = load_split(config.dataset, "test")  # now: a missing or damaged file fails before training
     show_bar = sys.stderr.isatty() and not args.json
     if not args.json:
@@ -42,27 +42,41 @@ def cmd_train(args) -> None:
                 print(json.dumps({k: v for k, v in m.as_dict().items() if k != "run"}), flush=True)
             else:
                 best = "  *best" if m.is_best else ""
-                print(f"{m.epoch:>5} {m.train_loss:>10.4f} {m.val_loss:>9.4f} {m.val_accuracy:>8.4f} "
-                      f"{m.seconds:>8.1f}{best}", flush=True)
+                print(
+                    f"{m.epoch:>5} {m.train_loss:>10.4f} {m.val_loss:>9.4f} {m.val_accuracy:>8.4f} "
+                    f"{m.seconds:>8.1f}{best}",
+                    flush=True,
+                )
         elif isinstance(event, Finished):
             finished = event
     result = finished.results[0]
     if result.best_epoch is None:
         raise MnistcoreError(finished.message or "Training produced no usable epoch; nothing saved.")
-    out = Path(args.out) if args.out else Settings.from_env().runs_dir / "cli" / (
-        f"{config.dataset}-{config.arch}-d{config.dropout:g}-"
-        f"{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.pt")
+    out = (
+        Path(args.out)
+        if args.out
+        else Settings.from_env().runs_dir
+        / "cli"
+        / (f"{config.dataset}-{config.arch}-d{config.dropout:g}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.pt")
+    )
     card = save_run(result, out, test)
-    summary = {"status": finished.status, "best_epoch": result.best_epoch,
-               "val_loss": result.best_val_loss, "test_accuracy": card.test_accuracy,
-               "test_loss": card.test_loss, "checkpoint": str(out)}
+    summary = {
+        "status": finished.status,
+        "best_epoch": result.best_epoch,
+        "val_loss": result.best_val_loss,
+        "test_accuracy": card.test_accuracy,
+        "test_loss": card.test_loss,
+        "checkpoint": str(out),
+    }
     if args.json:
         print(json.dumps({"summary": summary}), flush=True)
     else:
-        if finished.status != "completed" or result.status == "early_stopped":
+        if finished.status != Status.COMPLETED or result.status == Status.EARLY_STOPPED:
             print(finished.message)
-        print(f"Best epoch {result.best_epoch} (val loss {result.best_val_loss:.4f}); "
-              f"test accuracy {card.test_accuracy:.4f}; saved {out}")
+        print(
+            f"Best epoch {result.best_epoch} (val loss {result.best_val_loss:.4f}); "
+            f"test accuracy {card.test_accuracy:.4f}; saved {out}"
+        )
 
 
 def _checkpoint(path: str):
@@ -77,23 +91,32 @@ def _checkpoint(path: str):
 
 def cmd_evaluate(args) -> None:
     from .data import load_split
-    from .evaluation import evaluate
+    from .evaluation import loss_and_accuracy
 
     model, card = _checkpoint(args.checkpoint)
     test = load_split(card.dataset, "test")
-    loss, accuracy = evaluate(model, test.images, test.labels)
-    result = {"checkpoint": args.checkpoint, "dataset": card.dataset, "arch": card.arch,
-              "accuracy": accuracy, "loss": loss, "images": len(test)}
+    loss, accuracy = loss_and_accuracy(model, test.images, test.labels)
+    result = {
+        "checkpoint": args.checkpoint,
+        "dataset": card.dataset,
+        "arch": card.arch,
+        "accuracy": accuracy,
+        "loss": loss,
+        "images": len(test),
+    }
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.checkpoint}: {card.arch} on {card.dataset} test split: "
-              f"accuracy {accuracy:.4f}, loss {loss:.4f} ({len(test)} images)")
+        print(
+            f"{args.checkpoint}: {card.arch} on {card.dataset} test split: "
+            f"accuracy {accuracy:.4f}, loss {loss:.4f} ({len(test)} images)"
+        )
 
 
 def cmd_predict(args) -> None:
-    from .images import read_image_file
-    from .inference import classify, prepare_input
+    from .image_reader import read_image_file
+    from .inference import classify
+    from .preprocess import prepare_input
 
     model, card = _checkpoint(args.checkpoint)
     failed = False
@@ -108,9 +131,17 @@ def cmd_predict(args) -> None:
             print(json.dumps({"file": file, "label": None, "probabilities": [0.0] * 10}))
             continue
         prediction = classify(model, x, card.dataset)
-        print(json.dumps({"file": file, "label": prediction.index, "class": prediction.label,
-                          "probabilities": [round(float(p), 6) for p in prediction.probabilities]}),
-              flush=True)
+        print(
+            json.dumps(
+                {
+                    "file": file,
+                    "label": prediction.index,
+                    "class": prediction.label,
+                    "probabilities": [round(float(p), 6) for p in prediction.probabilities],
+                }
+            ),
+            flush=True,
+        )
     if failed:
         sys.exit(1)
 
@@ -145,8 +176,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=d.batch_size, metavar="B")
     p.add_argument("--lr", type=float, default=d.lr, metavar="LR")
     p.add_argument("--train-size", type=int, default=d.train_size, metavar="N")
-    p.add_argument("--patience", type=int, default=d.patience, metavar="K",
-                   help="stop after K epochs without a better validation loss")
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=d.patience,
+        metavar="K",
+        help="stop after K epochs without a better validation loss",
+    )
     p.add_argument("--seed", type=int, default=d.seed, metavar="S")
     p.add_argument("--augment", action="store_true", help="random shift/rotation/scale/stroke")
     p.add_argument("--cosine", action="store_true", help="anneal the learning rate to zero over the epochs")

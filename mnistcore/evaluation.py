@@ -19,11 +19,12 @@ def as_input(images: torch.Tensor) -> torch.Tensor:
 EVAL_BATCH = 500
 
 
-def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-             batch_size: int = EVAL_BATCH) -> tuple[float, float]:
+def loss_and_accuracy(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = EVAL_BATCH
+) -> tuple[float, float]:
     """Mean cross-entropy loss and accuracy of the model in eval mode; its mode is restored."""
     was_training = model.training
-    result = evaluate_split(model, images, labels, batch_size)
+    result = evaluate(model, images, labels, batch_size)
     model.train(was_training)
     return result.loss, result.accuracy
 
@@ -56,6 +57,11 @@ class Evaluation:
     def accuracy(self) -> float:
         return float((self.predictions == self.labels).mean())
 
+    @property
+    def wrong(self) -> int:
+        """How many answers are wrong."""
+        return int((self.predictions != self.labels).sum())
+
     def confusion(self) -> np.ndarray:
         """(10, 10) counts: row = true class, column = predicted class."""
         k = self.probabilities.shape[1]
@@ -84,13 +90,14 @@ class Evaluation:
 
 
 @torch.inference_mode()
-def evaluate_split(model: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                   batch_size: int = EVAL_BATCH) -> Evaluation:
+def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = EVAL_BATCH) -> Evaluation:
     """Every answer of the model (put in eval mode) on the images."""
     model.eval()
     device = next(model.parameters()).device
-    chunks = [F.log_softmax(model(as_input(images[i:i + batch_size].to(device))), 1).cpu()
-              for i in range(0, len(labels), batch_size)]
+    chunks = [
+        F.log_softmax(model(as_input(images[i : i + batch_size].to(device))), 1).cpu()
+        for i in range(0, len(labels), batch_size)
+    ]
     log_probabilities = torch.cat(chunks)
     loss = F.nll_loss(log_probabilities, labels.cpu()).item()
     return Evaluation(log_probabilities.exp().numpy(), labels.cpu().numpy(), loss)

@@ -13,21 +13,23 @@ import io
 import json
 import sqlite3
 import time
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from .errors import CheckpointError, LimitError, StorageError
+from .status import Status
 from .training import EpochMetrics, TrainConfig, config_from_dict
 
-ACTIVE = ("queued", "running")
+ACTIVE = (Status.QUEUED, Status.RUNNING)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY,
     owner TEXT NOT NULL,
     title TEXT NOT NULL,
-    status TEXT NOT NULL,           -- queued, running, completed, stopped, diverged, failed, interrupted, cancelled
+    status TEXT NOT NULL,           -- a Status
     message TEXT NOT NULL DEFAULT '',
     created REAL NOT NULL,
     started REAL,
@@ -71,17 +73,25 @@ CREATE TABLE IF NOT EXISTS saved_models (
 
 
 @dataclass(frozen=True)
-class Run:
+class RunRecord:
+    """One model's training within a job (a job trains one model, or two in lockstep)."""
+
     id: int
     job_id: int
     position: int
     label: str
     config: TrainConfig
-    status: str
+    status: Status
     best_epoch: int | None
     test_accuracy: float | None
     checkpoint: str | None
     message: str
+
+    @property
+    def name(self) -> str:
+        """As a student knows it, "run-3-no-dropout" or "run-3-dropout" (run 3 being its job);
+        also its weights' file name and its save name to begin with."""
+        return f"run-{self.job_id}-{'dropout' if self.config.dropout else 'no-dropout'}"
 
 
 @dataclass(frozen=True)
@@ -93,11 +103,11 @@ class SavedModel:
 
 
 @dataclass(frozen=True)
-class Job:
+class JobRecord:
     id: int
     owner: str
     title: str
-    status: str
+    status: Status
     message: str
     created: float
     started: float | None
@@ -109,19 +119,25 @@ class Job:
 
     @property
     def active(self) -> bool:
-        return self.status in ACTIVE
+        return self.status.active
 
     @property
     def fraction_done(self) -> float:
-        if self.status not in ACTIVE:
+        if not self.active:
             return 1.0
         if not self.batches:
             return 0.0
         return min(1.0, ((self.epoch - 1) + self.batch / self.batches) / self.epochs)
 
 
-STORAGE_MESSAGE = ("The server could not {what} its run history: its disk may be full or read-only. "
-                   "Nothing was changed; tell your teacher.")
+def _job(row: sqlite3.Row) -> JobRecord:
+    return JobRecord(**{**dict(row), "status": Status(row["status"])})
+
+
+STORAGE_MESSAGE = (
+    "The server could not {what} its run history: its disk may be full or read-only. "
+    "Nothing was changed; tell your teacher."
+)
 
 
 class History:
@@ -171,71 +187,81 @@ class History:
     def add_job(self, owner: str, title: str, configs: Sequence[TrainConfig]) -> int:
         with self._write() as db:
             job_id = db.execute(
-                "INSERT INTO jobs (owner, title, status, created, epochs) VALUES (?, ?, 'queued', ?, ?)",
-                (owner, title, time.time(), configs[0].epochs)).lastrowid
+                "INSERT INTO jobs (owner, title, status, created, epochs) VALUES (?, ?, ?, ?, ?)",
+                (owner, title, Status.QUEUED, time.time(), configs[0].epochs),
+            ).lastrowid
             db.executemany(
                 "INSERT INTO runs (job_id, position, label, config) VALUES (?, ?, ?, ?)",
-                [(job_id, i, c.label, json.dumps(asdict(c))) for i, c in enumerate(configs)])
+                [(job_id, i, c.label, json.dumps(asdict(c))) for i, c in enumerate(configs)],
+            )
         return job_id
 
-    def job(self, job_id: int) -> Job | None:
+    def job(self, job_id: int) -> JobRecord | None:
         rows = self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        return Job(**dict(rows[0])) if rows else None
+        return _job(rows[0]) if rows else None
 
-    def jobs(self, owner: str | None = None, status: Sequence[str] | None = None) -> list[Job]:
+    def jobs(self, owner: str | None = None, status: Sequence[Status] | None = None) -> list[JobRecord]:
         sql, args = "SELECT * FROM jobs WHERE 1", []
         if owner is not None:
             sql, args = sql + " AND owner = ?", [*args, owner]
         if status is not None:
             sql += f" AND status IN ({','.join('?' * len(status))})"
             args += list(status)
-        return [Job(**dict(r)) for r in self._read(sql + " ORDER BY id", args)]
+        return [_job(r) for r in self._read(sql + " ORDER BY id", args)]
 
     def queue_position(self, job_id: int) -> int:
         """1 for the next job to start; 0 when the job is not waiting."""
-        rows = self._read("SELECT id FROM jobs WHERE status = 'queued' ORDER BY id")
+        rows = self._read("SELECT id FROM jobs WHERE status = ? ORDER BY id", (Status.QUEUED,))
         ids = [r["id"] for r in rows]
         return ids.index(job_id) + 1 if job_id in ids else 0
 
     def start_job(self, job_id: int) -> None:
         with self._write() as db:
-            db.execute("UPDATE jobs SET status = 'running', started = ? WHERE id = ?", (time.time(), job_id))
-            db.execute("UPDATE runs SET status = 'running' WHERE job_id = ?", (job_id,))
+            db.execute("UPDATE jobs SET status = ?, started = ? WHERE id = ?", (Status.RUNNING, time.time(), job_id))
+            db.execute("UPDATE runs SET status = ? WHERE job_id = ?", (Status.RUNNING, job_id))
 
     def set_job(self, job_id: int, **values) -> None:
         columns = ", ".join(f"{k} = ?" for k in values)
         with self._write() as db:
             db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))
 
-    def finish_job(self, job_id: int, status: str, message: str = "") -> None:
+    def finish_job(self, job_id: int, status: Status, message: str = "") -> None:
         """Close a job that is still open and whichever of its runs are, in one transaction; a
         job already ended keeps its end."""
         with self._write() as db:
-            closed = db.execute("UPDATE jobs SET status = ?, message = ?, finished = ? WHERE id = ? "
-                                "AND status IN ('queued', 'running')", (status, message, time.time(), job_id))
+            closed = db.execute(
+                "UPDATE jobs SET status = ?, message = ?, finished = ? WHERE id = ? AND status IN (?, ?)",
+                (status, message, time.time(), job_id, *ACTIVE),
+            )
             if not closed.rowcount:
                 return
-            db.execute("UPDATE runs SET status = ? WHERE job_id = ? AND status IN ('queued', 'running')",
-                       (status, job_id))
+            db.execute("UPDATE runs SET status = ? WHERE job_id = ? AND status IN (?, ?)", (status, job_id, *ACTIVE))
 
     def mark_interrupted(self) -> int:
         """After a server restart: jobs that were training when it died can never finish."""
         with self._write() as db:
-            ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = 'running'")]
+            ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = ?", (Status.RUNNING,))]
             for job_id in ids:
-                db.execute("UPDATE jobs SET status = 'interrupted', finished = ?, message = ? WHERE id = ?",
-                           (time.time(), "The server stopped while this run was training.", job_id))
-                db.execute("UPDATE runs SET status = 'interrupted' WHERE job_id = ? AND status != 'completed'",
-                           (job_id,))
+                db.execute(
+                    "UPDATE jobs SET status = ?, finished = ?, message = ? WHERE id = ?",
+                    (Status.INTERRUPTED, time.time(), "The server stopped while this run was training.", job_id),
+                )
+                db.execute(
+                    "UPDATE runs SET status = ? WHERE job_id = ? AND status != ?",
+                    (Status.INTERRUPTED, job_id, Status.COMPLETED),
+                )
         return len(ids)
 
     # --- runs and epochs ----------------------------------------------------------------
 
-    def runs(self, job_id: int) -> list[Run]:
+    def runs(self, job_id: int) -> list[RunRecord]:
         rows = self._read("SELECT * FROM runs WHERE job_id = ? ORDER BY position", (job_id,))
-        return [Run(**{**dict(r), "config": config_from_dict(json.loads(r["config"]))}) for r in rows]
+        return [
+            RunRecord(**{**dict(r), "config": config_from_dict(json.loads(r["config"])), "status": Status(r["status"])})
+            for r in rows
+        ]
 
-    def run(self, run_id: int) -> Run | None:
+    def run(self, run_id: int) -> RunRecord | None:
         rows = self._read("SELECT job_id FROM runs WHERE id = ?", (run_id,))
         return next((r for r in self.runs(rows[0]["job_id"]) if r.id == run_id), None) if rows else None
 
@@ -246,12 +272,17 @@ class History:
 
     def add_epoch(self, run_id: int, m: EpochMetrics) -> None:
         with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (run_id, m.epoch, m.train_loss, m.val_loss, m.val_accuracy, m.seconds, int(m.is_best)))
+            db.execute(
+                "INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (run_id, m.epoch, m.train_loss, m.val_loss, m.val_accuracy, m.seconds, int(m.is_best)),
+            )
 
     def epochs(self, run_id: int) -> list[dict]:
-        rows = self._read("SELECT epoch, train_loss, val_loss, val_accuracy, seconds, is_best FROM epochs "
-                          "WHERE run_id = ? ORDER BY epoch", (run_id,))
+        rows = self._read(
+            "SELECT epoch, train_loss, val_loss, val_accuracy, seconds, is_best FROM epochs "
+            "WHERE run_id = ? ORDER BY epoch",
+            (run_id,),
+        )
         return [dict(r) for r in rows]
 
     def metrics_csv(self, run_id: int) -> str:
@@ -273,10 +304,13 @@ class History:
                 raise CheckpointError(f"A model called {name} already exists; choose another name.")
             kept = db.execute("SELECT COUNT(*) FROM saved_models WHERE owner = ?", (owner,)).fetchone()[0]
             if kept >= limit:
-                raise LimitError(f"You have saved {kept} models, the most one student may keep. "
-                                 f"Delete one of them first.")
-            db.execute("INSERT INTO saved_models (name, owner, run_id, created) VALUES (?, ?, ?, ?)",
-                       (name, owner, run_id, time.time()))
+                raise LimitError(
+                    f"You have saved {kept} models, the most one student may keep. Delete one of them first."
+                )
+            db.execute(
+                "INSERT INTO saved_models (name, owner, run_id, created) VALUES (?, ?, ?, ?)",
+                (name, owner, run_id, time.time()),
+            )
 
     def mark_saved(self, name: str) -> None:
         with self._write() as db:

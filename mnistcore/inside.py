@@ -14,6 +14,8 @@ from .data import load_split
 from .evaluation import as_input
 from .models import CNN, MLP, Classifier, LogReg
 
+SURE = 0.9  # a confidence above this reads as "sure" in the out-of-distribution comparison
+
 
 def first_layer_weights(model: Classifier) -> np.ndarray:
     """(K, 28, 28): one picture per unit of the first layer. For logistic regression the ten
@@ -34,10 +36,13 @@ def conv_filters(model: CNN) -> np.ndarray:
 
 @torch.inference_mode()
 def feature_maps(model: CNN, x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """The two conv blocks' outputs for one input: (16, 14, 14) and (32, 7, 7)."""
+    """The two conv blocks' outputs for one input, (16, 14, 14) and (32, 7, 7), each block
+    scaled by its own largest value into [0, 1] (after ReLU nothing is below 0), so the maps of
+    one block compare with each other."""
     model.eval()
-    first, second = model.features(x.to(model.mean.device))
-    return first[0].cpu().numpy(), second[0].cpu().numpy()
+    blocks = model.features(x.to(model.mean.device))
+    first, second = (block[0] / block[0].max().clamp(min=1e-6) for block in blocks)
+    return first.cpu().numpy(), second.cpu().numpy()
 
 
 def saliency(model: Classifier, x: torch.Tensor, target: int | None = None) -> np.ndarray:
@@ -67,6 +72,16 @@ def mc_dropout(model: Classifier, x: torch.Tensor, passes: int = 50, seed: int =
     sampler.generator = torch.Generator(model.mean.device).manual_seed(seed)
     x = x.to(model.mean.device).expand(passes, *x.shape[1:])  # one batch: a fresh mask per row
     return F.softmax(sampler(x), dim=1).cpu().numpy()
+
+
+def wins(samples: np.ndarray) -> np.ndarray:
+    """(10,): in how many of the Monte-Carlo passes each class came out on top."""
+    return np.bincount(samples.argmax(1), minlength=samples.shape[1])
+
+
+def share_sure(confidences: np.ndarray, threshold: float = SURE) -> float:
+    """The share of answers given with more than ``threshold`` confidence."""
+    return float(np.mean(confidences > threshold))
 
 
 @torch.inference_mode()

@@ -19,15 +19,16 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
 
 from .budget import describe, estimate_seconds
 from .checkpoints import delete_checkpoint
 from .errors import LimitError, StorageError
-from .history import Job, History
+from .history import History, JobRecord
 from .settings import ROOT, Settings
+from .status import Status
 from .training import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,15 @@ class JobLimits:
     kept_per_owner: int = 20  # a student's newest runs keep their weights; older ones keep their curves
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "JobLimits":
-        return cls(max_running=settings.max_running, max_queued_per_owner=settings.queued_per_student,
-                   max_queued=settings.queued_total, max_run_seconds=settings.max_run_minutes * 60.0,
-                   threads_per_job=settings.threads_per_run, kept_per_owner=settings.runs_kept_per_student)
+    def from_settings(cls, settings: Settings) -> JobLimits:
+        return cls(
+            max_running=settings.max_running,
+            max_queued_per_owner=settings.queued_per_student,
+            max_queued=settings.queued_total,
+            max_run_seconds=settings.max_run_minutes * 60.0,
+            threads_per_job=settings.threads_per_run,
+            kept_per_owner=settings.runs_kept_per_student,
+        )
 
 
 class QueueFull(LimitError):
@@ -70,7 +76,7 @@ class JobManager:
         self.models_dir = Path(models_dir)
         self.limits = limits or JobLimits.from_settings(Settings.from_env())
         self._workers: dict[int, subprocess.Popen] = {}
-        self._ended: dict[int, tuple[str, str]] = {}  # job -> (status, message) not yet recorded
+        self._ended: dict[int, tuple[Status, str]] = {}  # job -> (status, message) not yet recorded
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
@@ -88,22 +94,24 @@ class JobManager:
         """The run's expected seconds; LimitError when that is beyond the class's limit."""
         seconds = self.estimate(configs)
         if seconds > self.limits.max_run_seconds:
-            raise LimitError(f"This run would take {describe(seconds)}; runs on this server may take at most "
-                             f"{self.limits.max_run_seconds / 60:g} minutes. Use fewer epochs or training "
-                             f"images, a larger batch, or a smaller model.")
+            raise LimitError(
+                f"This run would take {describe(seconds)}; runs on this server may take at most "
+                f"{self.limits.max_run_seconds / 60:g} minutes. Use fewer epochs or training "
+                f"images, a larger batch, or a smaller model."
+            )
         return seconds
 
     def submit(self, owner: str, title: str, configs: Sequence[TrainConfig]) -> int:
         """Queue a job; LimitError when it would take too long or this student or the whole
         class has too many waiting; StorageError when the history cannot be written."""
         configs = list(configs)
-        if not configs:
-            raise ValueError("nothing to train")
+        if not configs or len(configs) > 2 or len({bool(c.dropout) for c in configs}) < len(configs):
+            raise ValueError("a run trains one model, or one without and one with dropout")
         self.check_budget(configs)
-        waiting = self.history.jobs(owner=owner, status=("queued",))
+        waiting = self.history.jobs(owner=owner, status=(Status.QUEUED,))
         if len(waiting) >= self.limits.max_queued_per_owner:
             raise QueueFull(f"You already have {len(waiting)} runs waiting; stop one or wait for it to start.")
-        if len(self.history.jobs(status=("queued",))) >= self.limits.max_queued:
+        if len(self.history.jobs(status=(Status.QUEUED,))) >= self.limits.max_queued:
             raise QueueFull("The class queue is full; try again when a run has finished.")
         job_id = self.history.add_job(owner, title, configs)
         self._wake.set()
@@ -116,10 +124,10 @@ class JobManager:
     def _prune(self, owner: str) -> None:
         """Delete the weights of a student's runs older than their newest few: every run keeps
         its curves, but one student's hundred runs cannot fill the class's disk."""
-        for job in self.history.jobs(owner=owner)[:-self.limits.kept_per_owner]:
+        for job in self.history.jobs(owner=owner)[: -self.limits.kept_per_owner]:
             for run in self.history.runs(job.id):
                 if run.checkpoint and not job.active:
-                    delete_checkpoint(self.models_dir / f"run-{run.id}.pt")
+                    delete_checkpoint(self.models_dir / f"{run.name}.pt")
                     self.history.set_run(run.id, checkpoint=None)
 
     def stop(self, job_id: int, owner: str | None = None) -> None:
@@ -136,17 +144,17 @@ class JobManager:
                 return
             if job_id in self._ended:
                 return
-            if job.status == "queued":
-                self.history.finish_job(job_id, "cancelled", "Cancelled before it started.")
-            elif job.status == "running":  # no worker of ours trains it
-                self._record_end(job_id, "interrupted", "This run had stopped training; it was closed.")
+            if job.status == Status.QUEUED:
+                self.history.finish_job(job_id, Status.CANCELLED, "Cancelled before it started.")
+            elif job.status == Status.RUNNING:  # no worker of ours trains it
+                self._record_end(job_id, Status.INTERRUPTED, "This run had stopped training; it was closed.")
 
-    def job(self, job_id: int) -> Job | None:
+    def job(self, job_id: int) -> JobRecord | None:
         """The job as the history has it, with an end this server knows of but could not yet record."""
         job = self.history.job(job_id)
         return None if job is None else self._with_known_end(job)
 
-    def jobs(self, owner: str | None = None) -> list[Job]:
+    def jobs(self, owner: str | None = None) -> list[JobRecord]:
         return [self._with_known_end(job) for job in self.history.jobs(owner=owner)]
 
     def running(self) -> list[int]:
@@ -173,13 +181,13 @@ class JobManager:
 
     # --- the scheduler ------------------------------------------------------------------------
 
-    def _with_known_end(self, job: Job) -> Job:
+    def _with_known_end(self, job: JobRecord) -> JobRecord:
         ended = self._ended.get(job.id)
         if ended is None or not job.active:
             return job
         return replace(job, status=ended[0], message=ended[1])
 
-    def _record_end(self, job_id: int, status: str, message: str) -> None:
+    def _record_end(self, job_id: int, status: Status, message: str) -> None:
         """Close a job whose worker is gone. Remembered first, so that a disk that refuses the
         write now gets it again on the next tick, and the pages show the end meanwhile."""
         self._ended[job_id] = (status, message)
@@ -195,35 +203,48 @@ class JobManager:
                     continue
                 del self._workers[job_id]
                 if process.returncode == -signal.SIGTERM:  # stopped while it was still starting up
-                    self._ended[job_id] = ("stopped", "Stopped by the user before training began.")
+                    self._ended[job_id] = (Status.STOPPED, "Stopped by the user before training began.")
                 elif process.returncode != 0:  # 0: the worker recorded its own end
-                    self._ended[job_id] = ("failed", EXIT_MESSAGES.get(
-                        process.returncode, f"The training worker stopped unexpectedly (exit code "
-                                            f"{process.returncode})."))
+                    self._ended[job_id] = (
+                        Status.FAILED,
+                        EXIT_MESSAGES.get(
+                            process.returncode,
+                            f"The training worker stopped unexpectedly (exit code {process.returncode}).",
+                        ),
+                    )
             for job_id, (status, message) in list(self._ended.items()):
                 self._record_end(job_id, status, message)
             if self._closed:
                 return
-            queued = self.history.jobs(status=("queued",))
-            for job in queued[:max(0, self.limits.max_running - len(self._workers))]:
+            queued = self.history.jobs(status=(Status.QUEUED,))
+            for job in queued[: max(0, self.limits.max_running - len(self._workers))]:
                 self.history.start_job(job.id)
                 try:
                     # A fresh interpreter, not multiprocessing: Streamlit swaps in its own __main__
                     # while a script runs, and a spawned child would run the app's script again.
                     self._workers[job.id] = subprocess.Popen(
-                        [sys.executable, "-m", "mnistcore.worker", str(self.history.path), str(job.id),
-                         str(self.models_dir), str(self.limits.threads_per_job),
-                         str(self.limits.max_run_seconds)],
-                        cwd=ROOT, stdin=subprocess.DEVNULL)
+                        [
+                            sys.executable,
+                            "-m",
+                            "mnistcore.worker",
+                            str(self.history.path),
+                            str(job.id),
+                            str(self.models_dir),
+                            str(self.limits.threads_per_job),
+                            str(self.limits.max_run_seconds),
+                        ],
+                        cwd=ROOT,
+                        stdin=subprocess.DEVNULL,
+                    )
                 except OSError as exc:
-                    self._record_end(job.id, "failed", f"The server could not start a trainer ({exc.strerror}).")
+                    self._record_end(job.id, Status.FAILED, f"The server could not start a trainer ({exc.strerror}).")
 
     def _loop(self) -> None:
         wait = POLL_SECONDS
         while not self._closed:
             try:
                 self.tick()
-            except Exception as exc:  # noqa: BLE001 - a full or locked disk must not kill the scheduler
+            except Exception as exc:
                 if str(exc) != self._failing:
                     log.error("The training queue cannot use the run history (%s); retrying.", exc)
                     self._failing = str(exc)

@@ -10,6 +10,16 @@ import torch.nn.functional as F
 from torch import nn
 
 ARCHS = ("logreg", "mlp", "cnn")
+ARCH_TITLES = {
+    "logreg": "Logistic regression (784 -> 10)",
+    "mlp": "MLP 784-256-128-64-10",
+    "cnn": "CNN (two conv layers)",
+}
+ARCH_SUMMARIES = {
+    "logreg": "one linear layer: 784 pixels to 10 scores",
+    "mlp": "784-256-128-64-10 with ReLU, dropout after each hidden layer",
+    "cnn": "two 5x5 convolution blocks and a small dense head",
+}
 
 
 class Classifier(nn.Module):
@@ -45,7 +55,7 @@ class LogReg(Classifier):
 
 
 class MLP(Classifier):
-    """The seeds' 784-256-128-64-10 network, dropout after each hidden layer."""
+    """The tutorial's 784-256-128-64-10 network, dropout after each hidden layer."""
 
     def __init__(self, dropout=0.0, mean=0.0, std=1.0):
         super().__init__(dropout, mean, std)

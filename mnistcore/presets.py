@@ -1,28 +1,111 @@
-"""Ready-made experiments for the Train page. Each is a TrainConfig plus the dropout its
-"with dropout" twin uses."""
+"""The Train page's settings: the ready-made experiments, the choices the class may make, and
+the form that turns what the widgets hold into the runs to train."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields, replace
 
+from .data import TRAIN_SIZE, get_spec
+from .models import ARCH_TITLES
 from .training import TrainConfig
+
+LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 10.0)
+BATCH_SIZES = (16, 32, 64, 128, 256)
+TRAIN_SIZES = (500, 1000, 2000, 5000, 10_000, 20_000, TRAIN_SIZE)
+MAX_EPOCHS = 60
+DROPOUT_RANGE, DROPOUT_STEP = (0.05, 0.7), 0.05  # for the twin with dropout
 
 
 @dataclass(frozen=True)
 class Preset:
     name: str
     config: TrainConfig  # the run without dropout
-    dropout: float  # the twin's
+    dropout: float  # its twin's
     what_to_see: str
 
 
-PRESETS = {p.name: p for p in (
-    Preset("Seed experiment", TrainConfig(), 0.2,
-           "The tutorial's experiment: the 784-256-128-64-10 MLP on all 50,000 Fashion-MNIST training "
-           "images for 30 epochs. Without dropout the validation loss bottoms out around epoch 8-11 "
-           "and climbs while the training loss keeps falling; with dropout 0.2 it stays much flatter."),
-    Preset("Quick overfit", TrainConfig(train_size=1000, epochs=25, batch_size=32), 0.5,
-           "Only 1,000 training images: the MLP can memorise them, so within a few seconds the "
-           "validation loss of the run without dropout turns up while its training loss heads to "
-           "zero. Dropout 0.5 slows the memorising down."),
-)}
+PRESETS = {
+    p.name: p
+    for p in (
+        Preset(
+            "Seed experiment",
+            TrainConfig(),
+            0.2,
+            "The tutorial's experiment: the 784-256-128-64-10 MLP on all 50,000 Fashion-MNIST training "
+            "images for 30 epochs. Without dropout the validation loss bottoms out around epoch 8-11 "
+            "and climbs while the training loss keeps falling; with dropout 0.2 it stays much flatter.",
+        ),
+        Preset(
+            "Quick overfit",
+            TrainConfig(train_size=1000, epochs=25, batch_size=32),
+            0.5,
+            "Only 1,000 training images: the MLP can memorise them, so within a few seconds the "
+            "validation loss of the run without dropout turns up while its training loss heads to "
+            "zero. Dropout 0.5 slows the memorising down.",
+        ),
+    )
+}
+FIRST_PRESET = "Quick overfit"
+
+
+@dataclass(frozen=True)
+class TrainForm:
+    """The settings as the Train page's widgets hold them: every one has a value (all the
+    training images, not None; patience 0 for off), and ``dropout`` is the twin's."""
+
+    dataset: str
+    arch: str
+    dropout: float
+    epochs: int
+    lr: float
+    batch_size: int
+    train_size: int
+    patience: int
+    seed: int
+    augment: bool
+
+    @classmethod
+    def from_preset(cls, preset: Preset) -> TrainForm:
+        c = preset.config
+        return cls(
+            dataset=c.dataset,
+            arch=c.arch,
+            dropout=preset.dropout,
+            epochs=c.epochs,
+            lr=c.lr,
+            batch_size=c.batch_size,
+            train_size=c.train_size or TRAIN_SIZE,
+            patience=c.patience or 0,
+            seed=c.seed,
+            augment=c.augment,
+        )
+
+    @classmethod
+    def from_values(cls, values: dict) -> TrainForm:
+        """From widget values keyed by field name (others are ignored)."""
+        return cls(**{f.name: values[f.name] for f in fields(cls)})
+
+    def as_values(self) -> dict:
+        return asdict(self)
+
+    @property
+    def title(self) -> str:
+        """What the run trains, as its heading says: "MLP 784-256-128-64-10 on Fashion-MNIST"."""
+        return f"{ARCH_TITLES.get(self.arch, self.arch)} on {get_spec(self.dataset).title}"
+
+    def configs(self, with_dropout: bool = True) -> list[TrainConfig]:
+        """The run without dropout, and its twin with dropout; ValueError or DatasetError (from
+        TrainConfig) when a value cannot train, whatever the browser sent."""
+        base = TrainConfig(
+            dataset=self.dataset,
+            arch=self.arch,
+            dropout=0.0,
+            epochs=self.epochs,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            train_size=None if self.train_size == TRAIN_SIZE else self.train_size,
+            patience=self.patience or None,
+            seed=self.seed,
+            augment=self.augment,
+        )
+        return [base, replace(base, dropout=self.dropout)] if with_dropout else [base]

@@ -5,9 +5,9 @@ naming the variable, rather than surfacing later as a strange failure."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from .errors import MnistcoreError
 
@@ -54,7 +54,7 @@ class Settings:
         return max(1, (os.cpu_count() or 1) // self.max_running)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         half_the_cores = max(1, (os.cpu_count() or 1) // 2)  # runs of two threads train fastest here
         return cls(

@@ -28,8 +28,10 @@ def wants_snapshot(arch: str, epoch: int, epochs: int) -> bool:
 
 
 def take_snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu().clone()
-            for k, v in model.state_dict().items()}
+    return {
+        k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu().clone()
+        for k, v in model.state_dict().items()
+    }
 
 
 def save_snapshots(checkpoint: Path | str, snapshots: Snapshots) -> None:
@@ -52,8 +54,9 @@ def load_snapshots(checkpoint: Path | str, card: ModelCard) -> Snapshots:
                 raise CheckpointError("not a mapping of epochs")
             check_state_dict(state, model)
     except CheckpointError:
-        raise CheckpointError("The saved epoch snapshots of this model are not readable, so there is "
-                              "no replay.") from None
+        raise CheckpointError(
+            "The saved epoch snapshots of this model are not readable, so there is no replay."
+        ) from None
     return snapshots
 
 

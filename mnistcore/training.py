@@ -12,23 +12,25 @@ import copy
 import math
 import threading
 import time
-from dataclasses import asdict, dataclass, field, fields
-from typing import Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .augment import augment
-from .data import Split, get_spec, load_split
+from .data import TRAIN_SIZE, Split, get_spec, load_split
 from .device import pick_device
-from .evaluation import as_input, evaluate
+from .evaluation import as_input, loss_and_accuracy
 from .models import ARCHS, build_model
+from .status import Status
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Defaults are the seeds': the Fashion-MNIST MLP, Adam 0.003, batch 64, 30 epochs."""
+    """Defaults are the tutorial's this lab grew from: the Fashion-MNIST MLP, Adam 0.003,
+    batch 64, 30 epochs."""
 
     dataset: str = "fashion"
     arch: str = "mlp"
@@ -36,7 +38,7 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     lr: float = 0.003
-    train_size: int | None = None  # None: all 50,000 training images
+    train_size: int | None = None  # None: all the training images
     patience: int | None = None  # None: train every epoch (the best epoch is still kept)
     seed: int = 0
     augment: bool = False
@@ -45,9 +47,16 @@ class TrainConfig:
     def __post_init__(self):
         # A config also arrives from the run history and from model cards: check the types too
         # (True is an int to Python, "5" is not a number).
-        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in (
-            self.epochs, self.batch_size, self.seed, 0 if self.train_size is None else self.train_size,
-            1 if self.patience is None else self.patience))
+        whole = all(
+            isinstance(v, int) and not isinstance(v, bool)
+            for v in (
+                self.epochs,
+                self.batch_size,
+                self.seed,
+                0 if self.train_size is None else self.train_size,
+                1 if self.patience is None else self.patience,
+            )
+        )
         numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (self.dropout, self.lr))
         flags = isinstance(self.augment, bool) and isinstance(self.cosine, bool)
         if not (whole and numbers and flags and isinstance(self.dataset, str) and isinstance(self.arch, str)):
@@ -59,7 +68,10 @@ class TrainConfig:
             (1 <= self.epochs <= 500, "epochs must be between 1 and 500"),
             (1 <= self.batch_size <= 8192, "batch size must be between 1 and 8192"),
             (0.0 < self.lr <= 100.0 and math.isfinite(self.lr), "learning rate must be above 0 and at most 100"),
-            (self.train_size is None or 1 <= self.train_size <= 50_000, "training-set size must be between 1 and 50000"),
+            (
+                self.train_size is None or 1 <= self.train_size <= TRAIN_SIZE,
+                f"training-set size must be between 1 and {TRAIN_SIZE}",
+            ),
             (self.patience is None or self.patience >= 1, "patience must be at least 1"),
             (0 <= self.seed < 2**63, "seed must be a non-negative integer"),
         ]
@@ -121,27 +133,91 @@ class EpochEnd:
     models: tuple[nn.Module, ...]  # every run's model as it is now (index = EpochMetrics.run), to snapshot
 
 
-@dataclass
-class RunResult:
-    config: TrainConfig
-    model: nn.Module  # with the best epoch's weights loaded
-    status: str = "training"  # then "completed", "early_stopped", "diverged" or "stopped"
-    best_epoch: int | None = None  # None: no epoch finished with a finite validation loss
-    best_val_loss: float = math.inf
-    best_val_accuracy: float | None = None
-    history: list[EpochMetrics] = field(default_factory=list)
-    message: str = ""
+class Run:
+    """One model's training: its model, optimizer and learning-rate schedule, the best epoch's
+    weights so far, the epoch's running loss, and how it stands. ``train`` steps several of
+    these in lockstep; once finished, each holds its result."""
+
+    def __init__(self, index: int, config: TrainConfig, device: torch.device):
+        spec = get_spec(config.dataset)
+        self.index = index  # among the lockstep configs
+        self.config = config
+        torch.manual_seed(config.seed)  # same seed, same architecture: same initial weights
+        self.model = build_model(config.arch, config.dropout, spec.mean, spec.std).to(device)
+        # Its own dropout generator: a model's masks do not depend on what trains beside it.
+        self.model.generator = torch.Generator(device).manual_seed(config.seed)
+        # The fused Adam kernel is a third faster than the default on this 2-core CPU.
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True)
+        self.schedule = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs) if config.cosine else None
+        )
+        self.best_state = copy.deepcopy(self.model.state_dict())
+        self.loss_sum = torch.zeros((), device=device)
+        self.status = Status.RUNNING
+        self.best_epoch: int | None = None  # None: no epoch finished with a finite validation loss
+        self.best_val_loss = math.inf
+        self.best_val_accuracy: float | None = None
+        self.history: list[EpochMetrics] = []
+        self.message = ""
+
+    @property
+    def training(self) -> bool:
+        return self.status == Status.RUNNING
 
     @property
     def epochs_trained(self) -> int:
         return len(self.history)
 
+    def mean_loss(self, batches: int) -> float:
+        return self.loss_sum.item() / batches
+
+    def diverge(self, epoch: int, loss: float) -> None:
+        self.status = Status.DIVERGED
+        self.message = (
+            f"{self.config.label}: the training loss exploded to {loss:.3g} in epoch {epoch}, so "
+            f"training stopped. The learning rate {self.config.lr:g} is too high; try a smaller one, "
+            f"like 0.003."
+        )
+
+    def end_epoch(
+        self, epoch: int, val_x: torch.Tensor, val_y: torch.Tensor, batches: int, seconds: float
+    ) -> EpochMetrics | None:
+        """Validate, keep the weights if they are the best so far, and apply early stopping.
+        None when the validation loss is not a number (the run diverged)."""
+        if self.schedule is not None:
+            self.schedule.step()
+        val_loss, val_accuracy = loss_and_accuracy(self.model, val_x, val_y)
+        if not math.isfinite(val_loss):
+            self.diverge(epoch, val_loss)
+            return None
+        is_best = val_loss < self.best_val_loss
+        if is_best:
+            self.best_epoch, self.best_val_loss, self.best_val_accuracy = epoch, val_loss, val_accuracy
+            self.best_state = copy.deepcopy(self.model.state_dict())
+        metrics = EpochMetrics(self.index, epoch, self.mean_loss(batches), val_loss, val_accuracy, seconds, is_best)
+        self.history.append(metrics)
+        patience = self.config.patience
+        if patience is not None and epoch - self.best_epoch >= patience:
+            self.status = Status.EARLY_STOPPED
+            self.message = (
+                f"{self.config.label}: validation loss did not improve for {patience} epochs; "
+                f"stopped at epoch {epoch}, kept epoch {self.best_epoch}."
+            )
+        return metrics
+
+    def finish(self, status: Status) -> None:
+        """Back to the best epoch's weights, in eval mode; a run still training takes ``status``."""
+        self.model.load_state_dict(self.best_state)
+        self.model.eval()
+        if self.training:
+            self.status = status
+
 
 @dataclass(frozen=True)
 class Finished:
-    status: str  # "completed", "stopped" or "diverged"
+    status: Status  # COMPLETED, STOPPED or DIVERGED
     message: str
-    results: tuple[RunResult, ...]
+    results: tuple[Run, ...]
 
 
 Event = Progress | EpochEnd | Finished
@@ -156,116 +232,80 @@ def _check_lockstep(configs: Sequence[TrainConfig]) -> None:
             raise ValueError(f"lockstep runs must share {name}, got {sorted(map(str, values))}")
 
 
-def train(configs: TrainConfig | Sequence[TrainConfig], data: TrainData | None = None,
-          stop: threading.Event | None = None, device: torch.device | None = None) -> Iterator[Event]:
+def _finished(runs: list[Run], status: Status, message: str) -> Finished:
+    for run in runs:
+        run.finish(status)
+    return Finished(status, message, tuple(runs))
+
+
+def train(
+    configs: TrainConfig | Sequence[TrainConfig],
+    data: TrainData | None = None,
+    stop: threading.Event | None = None,
+    device: torch.device | None = None,
+) -> Iterator[Event]:
     configs = [configs] if isinstance(configs, TrainConfig) else list(configs)
     _check_lockstep(configs)
     first = configs[0]
     device = device or pick_device()
     data = data or load_train_data(first)
-    spec = get_spec(first.dataset)
-
     train_x, train_y = data.train.images.to(device), data.train.labels.to(device)
     val_x, val_y = data.val.images.to(device), data.val.labels.to(device)
 
-    runs, optimizers, schedules, best_states, loss_sums = [], [], [], [], []
-    for config in configs:
-        torch.manual_seed(config.seed)  # same seed, same architecture: same initial weights
-        model = build_model(config.arch, config.dropout, spec.mean, spec.std).to(device)
-        # Its own dropout generator: a model's masks do not depend on what trains beside it.
-        model.generator = torch.Generator(device).manual_seed(config.seed)
-        runs.append(RunResult(config, model))
-        # The fused Adam kernel is a third faster than the default on this 2-core CPU.
-        optimizers.append(torch.optim.Adam(model.parameters(), lr=config.lr, fused=True))
-        schedules.append(torch.optim.lr_scheduler.CosineAnnealingLR(optimizers[-1], config.epochs)
-                         if config.cosine else None)
-        best_states.append(copy.deepcopy(model.state_dict()))
-        loss_sums.append(None)
+    runs = [Run(i, config, device) for i, config in enumerate(configs)]
     batch_order = torch.Generator().manual_seed(first.seed)
     augmentation = torch.Generator().manual_seed(first.seed + 1)
-
-    n, bs = len(train_y), first.batch_size
-    batches = math.ceil(n / bs)
+    n, batch_size = len(train_y), first.batch_size
+    batches = math.ceil(n / batch_size)
     report_every = max(1, batches // 50)
-
-    def finish(status: str, message: str) -> Finished:
-        for run, state in zip(runs, best_states):
-            run.model.load_state_dict(state)
-            run.model.eval()
-            if run.status == "training":
-                run.status = status
-        return Finished(status, message, tuple(runs))
-
-    def diverge(i: int, epoch: int, value: float) -> None:
-        run = runs[i]
-        run.status = "diverged"
-        run.message = (f"{run.config.label}: the training loss exploded to {value:.3g} in epoch {epoch}, "
-                       f"so training stopped. The learning rate {run.config.lr:g} is too high; try a smaller "
-                       f"one (the seeds use 0.003).")
 
     for epoch in range(1, first.epochs + 1):
         started = time.perf_counter()
-        active = [i for i, r in enumerate(runs) if r.status == "training"]
-        for i in active:
-            runs[i].model.train()
-            loss_sums[i] = torch.zeros((), device=device)
+        active = [run for run in runs if run.training]
+        for run in active:
+            run.model.train()
+            run.loss_sum.zero_()
         order = torch.randperm(n, generator=batch_order).to(device)
         for b in range(batches):
             if stop is not None and stop.is_set():
-                yield finish("stopped", f"Stopped by the user in epoch {epoch}.")
+                yield _finished(runs, Status.STOPPED, f"Stopped by the user in epoch {epoch}.")
                 return
-            idx = order[b * bs:(b + 1) * bs]
-            x, y = as_input(train_x.index_select(0, idx)), train_y.index_select(0, idx)
+            index = order[b * batch_size : (b + 1) * batch_size]
+            x, y = as_input(train_x.index_select(0, index)), train_y.index_select(0, index)
             if first.augment:
                 x = augment(x, augmentation)
-            for i in active:
-                loss = F.cross_entropy(runs[i].model(x), y)
-                optimizers[i].zero_grad(set_to_none=True)
+
+            # The step, for each model on the very same batch:
+            for run in active:
+                run.optimizer.zero_grad()
+                output = run.model(x)
+                loss = F.cross_entropy(output, y)
                 loss.backward()
-                optimizers[i].step()
-                loss_sums[i] += loss.detach()
+                run.optimizer.step()
+                run.loss_sum += loss.detach()
+
             if (b + 1) % report_every == 0 or b + 1 == batches:
                 # Checking here, not every batch, avoids a device sync per step.
-                for i in list(active):
-                    mean = loss_sums[i].item() / (b + 1)
+                for run in list(active):
+                    mean = run.mean_loss(b + 1)
                     if not math.isfinite(mean) or mean > EXPLODED_LOSS:
-                        diverge(i, epoch, mean)
-                        active.remove(i)
+                        run.diverge(epoch, mean)
+                        active.remove(run)
                 if not active:
                     break
                 yield Progress(epoch, b + 1, batches)
 
         seconds = time.perf_counter() - started
-        metrics = []
-        for i in active:
-            run = runs[i]
-            if schedules[i] is not None:
-                schedules[i].step()
-            val_loss, val_accuracy = evaluate(run.model, val_x, val_y)
-            if not math.isfinite(val_loss):
-                diverge(i, epoch, val_loss)
-                continue
-            is_best = val_loss < run.best_val_loss
-            if is_best:
-                run.best_epoch, run.best_val_loss, run.best_val_accuracy = epoch, val_loss, val_accuracy
-                best_states[i] = copy.deepcopy(run.model.state_dict())
-            m = EpochMetrics(i, epoch, loss_sums[i].item() / batches, val_loss, val_accuracy, seconds, is_best)
-            run.history.append(m)
-            metrics.append(m)
-            patience = run.config.patience
-            if patience is not None and epoch - run.best_epoch >= patience:
-                run.status = "early_stopped"
-                run.message = (f"{run.config.label}: validation loss did not improve for {patience} "
-                               f"epochs; stopped at epoch {epoch}, kept epoch {run.best_epoch}.")
+        metrics = [m for run in active if (m := run.end_epoch(epoch, val_x, val_y, batches, seconds)) is not None]
         if metrics:
-            yield EpochEnd(epoch, tuple(metrics), tuple(r.model for r in runs))
-        if not any(r.status == "training" for r in runs):
+            yield EpochEnd(epoch, tuple(metrics), tuple(run.model for run in runs))
+        if not any(run.training for run in runs):
             break
 
-    if any(r.status == "diverged" for r in runs):
-        yield finish("diverged", " ".join(r.message for r in runs if r.status == "diverged"))
+    if any(run.status == Status.DIVERGED for run in runs):
+        yield _finished(runs, Status.DIVERGED, " ".join(r.message for r in runs if r.status == Status.DIVERGED))
     else:
-        yield finish("completed", " ".join(r.message for r in runs if r.message) or "Training finished.")
+        yield _finished(runs, Status.COMPLETED, " ".join(r.message for r in runs if r.message) or "Training finished.")
 
 
 def run_to_end(events: Iterator[Event]) -> Finished:

@@ -22,14 +22,16 @@ from .data import load_split
 from .errors import MnistcoreError, StorageError
 from .history import History
 from .snapshots import save_snapshots, take_snapshot, wants_snapshot
+from .status import Status
 from .training import EpochEnd, Finished, Progress, train
 
 PROGRESS_EVERY_SECONDS = 0.25  # progress rows written at most this often
 SERVER_GONE, STORAGE_FAILED = 3, 4
 
 
-def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Event,
-            max_seconds: float = float("inf")) -> None:
+def run_job(
+    history: History, job_id: int, models_dir: Path, stop: threading.Event, max_seconds: float = float("inf")
+) -> None:
     """Train the job's runs in lockstep, record every epoch, save each run's best weights."""
     runs = history.runs(job_id)
     test = load_split(runs[0].config.dataset, "test")  # now: a missing or damaged file fails before training
@@ -56,19 +58,22 @@ def run_job(history: History, job_id: int, models_dir: Path, stop: threading.Eve
                 if wants_snapshot(config.arch, m.epoch, config.epochs):
                     snapshots[m.run][m.epoch] = take_snapshot(event.models[m.run])
         elif isinstance(event, Finished):
-            message = event.message
+            status, message = event.status, event.message
             if out_of_time:
+                status = Status.OUT_OF_TIME
                 message = f"Stopped at the class's time limit of {max_seconds / 60:g} minutes."
-            for row, result in zip(runs, event.results):
+            for row, result in zip(runs, event.results, strict=True):
+                if out_of_time and result.status == Status.STOPPED:
+                    result.status = Status.OUT_OF_TIME
                 values = dict(status=result.status, message=result.message)
                 if result.best_epoch is not None:
-                    path = models_dir / f"run-{row.id}.pt"
+                    path = models_dir / f"{row.name}.pt"
                     if snapshots[row.position]:
                         save_snapshots(path, snapshots[row.position])
                     card = save_run(result, path, test)
                     values.update(best_epoch=result.best_epoch, test_accuracy=card.test_accuracy, checkpoint=str(path))
                 history.set_run(row.id, **values)
-            history.finish_job(job_id, event.status, message)
+            history.finish_job(job_id, status, message)
 
 
 def main(argv: list[str]) -> int:
@@ -86,11 +91,14 @@ def main(argv: list[str]) -> int:
         except StorageError:
             raise
         except MnistcoreError as exc:
-            history.finish_job(int(job_id), "failed", str(exc))
+            history.finish_job(int(job_id), Status.FAILED, str(exc))
         except Exception as exc:  # the worker's last word: the page says so, the log keeps the trace
             traceback.print_exc()
-            history.finish_job(int(job_id), "failed", f"Training failed unexpectedly ({type(exc).__name__}); "
-                                                      f"the server's log has the details.")
+            history.finish_job(
+                int(job_id),
+                Status.FAILED,
+                f"Training failed unexpectedly ({type(exc).__name__}); the server's log has the details.",
+            )
             return 1
     except StorageError as exc:  # nothing can be recorded: the manager records it for us
         print(f"mnistcore worker, job {job_id}: {exc}", file=sys.stderr)

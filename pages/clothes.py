@@ -2,27 +2,34 @@ import streamlit as st
 
 from mnistcore.data import get_spec
 from mnistcore.errors import MnistcoreError
-from mnistcore.images import MAX_BYTES, UPLOAD_TYPES, decode_image
-from mnistcore.inference import classify, pick_test_image, prepare_input
-from pages.common import load_model, pick_model, show_prediction
+from mnistcore.image_reader import MAX_BYTES, UPLOAD_TYPES, decode_image
+from mnistcore.inference import classify, pick_test_image
+from mnistcore.preprocess import prepare_input
+from pages.widgets import load_model, pick_model, show_prediction
 
 CLASSES = get_spec("fashion").classes
 
 st.title("Clothes: Fashion-MNIST")
-st.caption("Ten kinds of clothing in 28x28 gray pixels. Pick a test image the model never "
-           "trained on, or upload a picture of one piece of clothing.")
+st.caption(
+    "Ten kinds of clothing in 28x28 gray pixels. Pick a test image the model never "
+    "trained on, or upload a picture of one piece of clothing."
+)
 
 with st.sidebar:
     entry = pick_model("fashion", "Clothes model", key="clothes_model")
 
-source = st.segmented_control("Image", ["A test image", "Upload a picture"], default="A test image",
-                              key="clothes_source")
+source = st.segmented_control(
+    "Image", ["A test image", "Upload a picture"], default="A test image", key="clothes_source"
+)
 left, right = st.columns([2, 3], gap="large")
 x, truth = None, None
 with left:
     if source == "Upload a picture":
-        upload = st.file_uploader("A PNG or JPEG of one piece of clothing", type=list(UPLOAD_TYPES),
-                                  max_upload_size=MAX_BYTES // (1024 * 1024))
+        upload = st.file_uploader(
+            "A PNG or JPEG of one piece of clothing",
+            type=list(UPLOAD_TYPES),
+            max_upload_size=MAX_BYTES // (1024 * 1024),
+        )
         if upload is not None:
             try:
                 picture = decode_image(upload.getvalue())
@@ -34,13 +41,13 @@ with left:
                 if x is None:
                     st.warning("This picture is one flat colour: there is no clothing to classify.")
     else:
-        st.session_state.setdefault("clothes_draw", 0)
+        st.session_state.setdefault("clothes_pick", 0)
         wanted = st.selectbox("Class", ["Any class", *CLASSES], key="clothes_class")
         if st.button("Another image", icon=":material/shuffle:"):
-            st.session_state.clothes_draw += 1
+            st.session_state.clothes_pick += 1
         label = CLASSES.index(wanted) if wanted in CLASSES else None
         try:
-            x, truth = pick_test_image("fashion", label, st.session_state.clothes_draw)
+            x, truth = pick_test_image("fashion", label, st.session_state.clothes_pick)
         except MnistcoreError as exc:
             st.error(str(exc))
 

@@ -1,59 +1,63 @@
 import pandas as pd
 import streamlit as st
 
-from mnistcore.data import DATASETS, get_spec
+from mnistcore.data import DATASETS, SPLIT_NAMES, SPLIT_SIZES, SPLITS, get_spec
+from mnistcore.display import enlarge, tile
 from mnistcore.errors import MnistcoreError
-from mnistcore.explore import SPLITS, class_counts, class_samples, mean_images
-from mnistcore.pictures import enlarge, tile
-from pages import common  # noqa: F401  (every page imports it first: see there)
+from mnistcore.explore import class_samples
+from pages.widgets import dataset_overview
 
-SPLIT_TITLES = {"train": "training (50,000)", "val": "validation (10,000)", "test": "test (10,000)"}
+SPLIT_TITLES = {split: f"{SPLIT_NAMES[split]} ({SPLIT_SIZES[split]:,})" for split in SPLITS}
 PAGE = 40
 
-
-@st.cache_data(show_spinner="Reading the dataset ...")
-def overview(dataset: str):
-    return class_counts(dataset), mean_images(dataset)
-
-
 st.title("Dataset explorer")
-st.caption("What the networks learn from: 70,000 small gray images per dataset, split into "
-           "training, validation (held out to watch for overfitting) and test (looked at once, at the end).")
+st.caption(
+    f"What the networks learn from: {sum(SPLIT_SIZES.values()):,} small gray images per dataset, split into "
+    "training, validation (held out to watch for overfitting) and test (looked at once, at the end)."
+)
 
-dataset = st.segmented_control("Dataset", list(DATASETS), default="mnist", key="dataset_name",
-                               format_func=lambda name: DATASETS[name].title)
+dataset = st.segmented_control(
+    "Dataset", list(DATASETS), default="mnist", key="dataset_name", format_func=lambda name: DATASETS[name].title
+)
 dataset = dataset if dataset in DATASETS else "mnist"  # none picked, or a value the browser made up
 spec = get_spec(dataset)
 try:
-    counts, means = overview(dataset)
+    counts, means = dataset_overview(dataset)
 except MnistcoreError as exc:
     st.error(str(exc))
     st.stop()
 
 st.subheader("The average image of each class")
-st.caption("Every training image of a class laid on top of the others. Logistic regression "
-           "learns little more than templates like these.")
-for column, name, mean in zip(st.columns(10), spec.classes, means):
+st.caption(
+    "Every training image of a class laid on top of the others. Logistic regression "
+    "learns little more than templates like these."
+)
+for column, name, mean in zip(st.columns(10), spec.classes, means, strict=True):
     column.image(enlarge(mean, 84), caption=name)
 
 st.subheader("Browse one class")
 left, right = st.columns([1, 1])
-label = left.selectbox("Class", range(len(spec.classes)), format_func=lambda i: spec.classes[i],
-                       key="dataset_class")
+label = left.selectbox("Class", range(len(spec.classes)), format_func=lambda i: spec.classes[i], key="dataset_class")
 label = label if label in range(len(spec.classes)) else 0
-split = right.segmented_control("Split", SPLITS, default="train", key="dataset_split",
-                                format_func=SPLIT_TITLES.get)
+split = right.segmented_control("Split", SPLITS, default="train", key="dataset_split", format_func=SPLIT_TITLES.get)
 split = split if split in SPLITS else "train"
 page_key = f"dataset_page-{dataset}-{split}-{label}"
 if st.button("Show other images", icon=":material/refresh:"):
     st.session_state[page_key] = st.session_state.get(page_key, 0) + 1
 images, index = class_samples(dataset, split, label, PAGE, st.session_state.get(page_key, 0))
-st.image(tile(images, columns=10, scale=3), caption=f"{spec.classes[label]}: {len(index)} of "
-         f"{counts[split][label]:,} {split} images (indices {index.min()}-{index.max()})" if len(index) else None)
+st.image(
+    tile(images, columns=10, scale=3),
+    caption=f"{spec.classes[label]}: {len(index)} of "
+    f"{counts[split][label]:,} {split} images (indices {index.min()}-{index.max()})"
+    if len(index)
+    else None,
+)
 
 st.subheader("How many of each class")
 table = pd.DataFrame({SPLIT_TITLES[s]: counts[s] for s in SPLITS}, index=list(spec.classes))
 table.loc["all"] = table.sum()
 st.table(table)
-st.caption("The classes are close to balanced, so accuracy is a fair score here: a model cannot "
-           "look good by always answering the commonest class.")
+st.caption(
+    "The classes are close to balanced, so accuracy is a fair score here: a model cannot "
+    "look good by always answering the commonest class."
+)

@@ -3,9 +3,9 @@ import streamlit as st
 from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell, confusion_matrix, per_class_accuracy, probability_bars
 from mnistcore.data import get_spec, load_split
-from mnistcore.pictures import enlarge
+from mnistcore.display import enlarge
 from mnistcore.report import run_report
-from pages.common import evaluation_of, pick_model, test_answers
+from pages.widgets import evaluation_at, evaluation_of, pick_model
 
 GALLERY = 24  # images shown for a chosen cell
 
@@ -15,12 +15,14 @@ def report(name: str, path: str, modified_ns: int, _card: ModelCard) -> str:
     # Cached, and the same bytes each time: Streamlit keeps one copy of a download however many
     # students ask for it, instead of one per click until the next rerun.
     test = load_split(_card.dataset, "test")
-    return run_report(name, _card, test_answers(path, modified_ns, _card.dataset), test.images.numpy())
+    return run_report(name, _card, evaluation_at(path, modified_ns, _card.dataset), test.images.numpy())
 
 
 st.title("Evaluate a model")
-st.caption("Every answer of a model on the 10,000 test images it never trained on: where it is "
-           "right, where it goes wrong, and which mistakes it was surest of.")
+st.caption(
+    "Every answer of a model on the 10,000 test images it never trained on: where it is "
+    "right, where it goes wrong, and which mistakes it was surest of."
+)
 
 with st.sidebar:
     entry = pick_model(None, "Model", key="evaluate_model")
@@ -28,16 +30,17 @@ with st.sidebar:
 spec = get_spec(entry.dataset)
 evaluation = evaluation_of(entry)
 test_images = load_split(entry.dataset, "test").images.numpy()
-wrong = int((evaluation.predictions != evaluation.labels).sum())
 
 a, b, c = st.columns(3)
 a.metric("Test accuracy", f"{evaluation.accuracy:.2%}")
 b.metric("Test loss", f"{evaluation.loss:.3f}", help="Mean cross-entropy: lower is better.")
-c.metric("Wrong answers", f"{wrong:,} of {len(evaluation.labels):,}")
+c.metric("Wrong answers", f"{evaluation.wrong:,} of {len(evaluation.labels):,}")
 
 st.subheader("Confusion matrix")
-st.caption("Rows are the true classes, columns what the model answered; the diagonal is right. "
-           "Click a cell, or choose it below, to see its test images.")
+st.caption(
+    "Rows are the true classes, columns what the model answered; the diagonal is right. "
+    "Click a cell, or choose it below, to see its test images."
+)
 classes = spec.classes
 if not {st.session_state.get("evaluate_true"), st.session_state.get("evaluate_said")} <= set(classes):
     first = evaluation.most_confused()  # a new model or dataset: start on its commonest mistake
@@ -45,9 +48,13 @@ if not {st.session_state.get("evaluate_true"), st.session_state.get("evaluate_sa
 true = classes.index(st.session_state["evaluate_true"])
 predicted = classes.index(st.session_state["evaluate_said"])
 
-event = st.plotly_chart(confusion_matrix(evaluation.confusion(), classes, selected=(true, predicted)),
-                        on_select="rerun", selection_mode="points", key=f"confusion-{entry.name}",
-                        config={"displayModeBar": False})
+event = st.plotly_chart(
+    confusion_matrix(evaluation.confusion(), classes, selected=(true, predicted)),
+    on_select="rerun",
+    selection_mode="points",
+    key=f"confusion-{entry.name}",
+    config={"displayModeBar": False},
+)
 clicked = clicked_cell(event.selection.points, len(classes))
 # The chart keeps its selection across reruns: act on a click once, so the boxes below still work.
 if clicked is not None and clicked != st.session_state.get("evaluate_click"):
@@ -61,31 +68,40 @@ said_name = pick_said.selectbox("The model answered", classes, key="evaluate_sai
 
 index = evaluation.cell(true, predicted)
 verdict = "right" if true == predicted else "wrong"
-st.markdown(f"**{len(index):,} test images of _{true_name}_ the model called _{said_name}_** ({verdict}), "
-            f"most confident first{'; the first ' + str(GALLERY) + ' are shown' if len(index) > GALLERY else ''}.")
+st.markdown(
+    f"**{len(index):,} test images of _{true_name}_ the model called _{said_name}_** ({verdict}), "
+    f"most confident first{'; the first ' + str(GALLERY) + ' are shown' if len(index) > GALLERY else ''}."
+)
 if len(index):
     columns = st.columns(8)
     for n, i in enumerate(index[:GALLERY]):
-        columns[n % 8].image(enlarge(test_images[i] / 255.0, 84),
-                             caption=f"#{i}: {evaluation.confidences[i]:.0%}")
+        columns[n % 8].image(enlarge(test_images[i] / 255.0, 84), caption=f"#{i}: {evaluation.confidences[i]:.0%}")
 
 st.subheader("Accuracy per class")
-st.plotly_chart(per_class_accuracy(evaluation.per_class_accuracy(), spec.classes),
-                config={"displayModeBar": False})
+st.plotly_chart(per_class_accuracy(evaluation.per_class_accuracy(), spec.classes), config={"displayModeBar": False})
 
 st.subheader("The mistakes it was surest of")
 st.caption("Wrong, yet confident: often an odd or mislabelled image, sometimes a real blind spot.")
 mistakes = evaluation.confident_mistakes(8)
 for row in range(0, len(mistakes), 2):
-    for column, i in zip(st.columns(2, gap="large"), mistakes[row:row + 2]):
+    for column, i in zip(st.columns(2, gap="large"), mistakes[row : row + 2], strict=False):
         picture, bars = column.columns([1, 2], vertical_alignment="center")
-        picture.image(enlarge(test_images[i] / 255.0, 112), width=112,
-                      caption=f"#{i}: was {spec.classes[evaluation.labels[i]]}")
-        bars.plotly_chart(probability_bars(evaluation.probabilities[i], spec.classes, height=240, horizontal=True),
-                          config={"displayModeBar": False}, key=f"mistake-{entry.name}-{i}")
+        picture.image(
+            enlarge(test_images[i] / 255.0, 112), width=112, caption=f"#{i}: was {spec.classes[evaluation.labels[i]]}"
+        )
+        bars.plotly_chart(
+            probability_bars(evaluation.probabilities[i], spec.classes, height=240, horizontal=True),
+            config={"displayModeBar": False},
+            key=f"mistake-{entry.name}-{i}",
+        )
 
 st.subheader("Run report")
 st.caption("One HTML page with the settings, curves, confusion matrix and mistakes, to hand in.")
-st.download_button("Download the report", icon=":material/download:", on_click="ignore",
-                   data=lambda: report(entry.name, str(entry.path), entry.path.stat().st_mtime_ns, entry.card),
-                   file_name=f"report-{entry.name}.html", mime="text/html")
+st.download_button(
+    "Download the report",
+    icon=":material/download:",
+    on_click="ignore",
+    data=lambda: report(entry.name, str(entry.path), entry.path.stat().st_mtime_ns, entry.card),
+    file_name=f"report-{entry.name}.html",
+    mime="text/html",
+)

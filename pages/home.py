@@ -1,7 +1,7 @@
 import streamlit as st
 
-from mnistcore.models import build_model, count_parameters
-from pages import common  # noqa: F401  (every page imports it first: see there)
+from mnistcore.models import ARCH_SUMMARIES, ARCH_TITLES, build_model, count_parameters
+from pages.server import settings
 
 st.title("How small neural networks read handwriting")
 st.write(
@@ -24,9 +24,19 @@ st.markdown(
     "- **Dataset explorer**: every class's average image, samples to browse, and the class counts."
 )
 st.subheader("The three networks")
-NETWORKS = {"logreg": ("logistic regression", "one linear layer: 784 pixels to 10 scores"),
-            "mlp": ("MLP", "784-256-128-64-10 with ReLU, dropout after each hidden layer"),
-            "cnn": ("CNN", "two 5x5 convolution blocks and a small dense head")}
-st.table([{"network": name, "what it is": what, "parameters": f"{count_parameters(build_model(arch)):,}"}
-          for arch, (name, what) in NETWORKS.items()])
-st.caption("Everything here also works from the command line: `python -m mnistcore --help`.")
+st.table(
+    [
+        {
+            "network": ARCH_TITLES[arch],
+            "what it is": ARCH_SUMMARIES[arch],
+            "parameters": f"{count_parameters(build_model(arch)):,}",
+        }
+        for arch in ARCH_TITLES
+    ]
+)
+s = settings()
+st.caption(
+    f"On this server a run may train for up to {s.max_run_minutes} minutes, {s.max_running} at a "
+    f"time, and each student keeps up to {s.saved_per_student} saved models. Everything here also "
+    "works from the command line: `python -m mnistcore --help`."
+)

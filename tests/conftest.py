@@ -13,7 +13,7 @@ def synthetic_split(n: int, seed: int, noise: int = 40) -> Split:
     images = torch.randint(0, noise, (n, 28, 28), generator=g, dtype=torch.int64)
     for k in range(10):
         rows = labels == k
-        images[rows, 2 + 2 * k: 4 + 2 * k, 4:24] = 255
+        images[rows, 2 + 2 * k : 4 + 2 * k, 4:24] = 255
     return Split(images.to(torch.uint8), labels)
 
 

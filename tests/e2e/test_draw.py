@@ -2,46 +2,15 @@
 uploads through the real uploader."""
 
 import io
-import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "tests" / "artifacts"
+from tests.e2e.browser import ARTIFACTS, ONE, SEVEN, ZERO, draw, ink, open_clothes, png_bytes, prediction
 
 pytestmark = pytest.mark.e2e
-
-ONE = [[(140, 40), (140, 240)]]
-SEVEN = [[(70, 55), (210, 55), (125, 240)]]
-ZERO = [[(140 + 60 * math.sin(t / 24 * 2 * math.pi), 140 - 90 * math.cos(t / 24 * 2 * math.pi))
-         for t in range(26)]]
-
-
-def draw(page, strokes):
-    """Drag the mouse along each stroke (canvas pixels, 280 x 280) as a student would."""
-    box = page.locator("canvas.upper-canvas").bounding_box()
-    for stroke in strokes:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-            for i in range(1, 9):  # intermediate points, as a real drag sends them
-                page.mouse.move(box["x"] + x0 + (x1 - x0) * i / 8, box["y"] + y0 + (y1 - y0) * i / 8)
-        page.mouse.up()
-
-
-def ink(page) -> int:
-    """How many pixels of the canvas the student sees are lit."""
-    return page.locator("canvas.dc-canvas.lower-canvas").evaluate(
-        "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
-        "      .filter((v, i) => i % 4 === 0 && v > 128).length")
-
-
-def prediction(page):
-    return page.get_by_test_id("stMetricValue").first
 
 
 @pytest.mark.parametrize("digit, strokes", [("1", ONE), ("7", SEVEN), ("0", ZERO)])
@@ -83,12 +52,9 @@ def test_a_dot_and_a_painted_over_canvas_get_a_message_not_a_guess(page, app_url
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
 
     page.get_by_role("button", name="Clear the canvas").click()
-    page.get_by_role("slider", name="Brush width").focus()
-    page.keyboard.press("End")  # the widest brush
-    expect(page.get_by_test_id("stSliderThumbValue")).to_have_text("40")
-    page.wait_for_timeout(1000)  # the canvas takes its new brush after the rerun
-    expect(page.get_by_test_id("stStatusWidget")).to_be_hidden()
-    draw(page, [[(x, y) for y in range(20, 270, 25) for x in ((20, 260) if y // 25 % 2 == 0 else (260, 20))]])
+    expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible()
+    # Back and forth every 16 px with the 20 px brush: the whole square painted over.
+    draw(page, [[(x, y) for y in range(10, 280, 16) for x in ((10, 270) if y // 16 % 2 == 0 else (270, 10))]])
     expect(page.get_by_text("There is more ink than background")).to_be_visible()
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
 
@@ -107,16 +73,10 @@ def test_compare_shows_every_digit_model_on_the_same_drawing(page, app_url):
         expect(page.get_by_test_id("stMetricLabel").filter(has_text=name)).to_be_visible()
 
 
-def open_clothes(page, app_url):
-    page.goto(f"{app_url}/clothes")
-    expect(page.get_by_role("heading", name="Clothes: Fashion-MNIST")).to_be_visible()
-
-
 def test_a_fashion_test_image_gets_a_clothing_class(page, app_url):
     open_clothes(page, app_url)
     expect(page.get_by_text("The true class is")).to_be_visible()
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-               "Bag", "Ankle boot"]
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
     assert prediction(page).inner_text() in classes
     seen = page.get_by_test_id("stImage").locator("img")
     first = seen.get_attribute("src")
@@ -125,16 +85,9 @@ def test_a_fashion_test_image_gets_a_clothing_class(page, app_url):
     expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)
 
 
-def png_bytes(image):
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 BAD_UPLOADS = {
     "notes.png": (b"these are my notes, not a picture\n" * 20, "is not a picture this app can read"),
-    "truncated.png": (png_bytes(Image.effect_noise((200, 200), 60).convert("RGB"))[:3000],
-                      "is damaged or truncated"),
+    "truncated.png": (png_bytes(Image.effect_noise((200, 200), 60).convert("RGB"))[:3000], "is damaged or truncated"),
     "huge.png": (png_bytes(Image.new("1", (10_000, 10_000))), "too many pixels"),
     "thin.png": (png_bytes(Image.new("L", (10_000, 2), 255)), "too long and thin"),
     "too-big.png": (b"\x89PNG" + bytes(6 * 1024 * 1024), "File must be 5.0MB or smaller"),
@@ -170,8 +123,9 @@ def unusual_but_valid(name):
 def test_16_bit_cmyk_and_animated_uploads_are_classified(page, app_url, name):
     open_clothes(page, app_url)
     page.get_by_role("radio", name="Upload a picture").click()
-    page.locator("input[type=file]").set_input_files({"name": name, "mimeType": "image/png",
-                                                      "buffer": unusual_but_valid(name)})
+    page.locator("input[type=file]").set_input_files(
+        {"name": name, "mimeType": "image/png", "buffer": unusual_but_valid(name)}
+    )
     expect(page.get_by_text("What the model sees (28x28)")).to_be_visible()
     expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)
 
@@ -181,7 +135,8 @@ def test_an_uploaded_photo_of_clothing_is_classified(page, app_url):
     ImageDraw.Draw(shoe).polygon([(20, 120), (60, 40), (110, 60), (220, 110), (220, 140), (20, 140)], fill="black")
     open_clothes(page, app_url)
     page.get_by_role("radio", name="Upload a picture").or_(page.get_by_role("button", name="Upload a picture")).click()
-    page.locator("input[type=file]").set_input_files({"name": "shoe.png", "mimeType": "image/png",
-                                                      "buffer": png_bytes(shoe)})
+    page.locator("input[type=file]").set_input_files(
+        {"name": "shoe.png", "mimeType": "image/png", "buffer": png_bytes(shoe)}
+    )
     expect(page.get_by_text("What the model sees (28x28)")).to_be_visible()
     expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)

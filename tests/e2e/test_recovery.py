@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 
 from mnistcore.checkpoints import load_checkpoint
 from mnistcore.history import History
-from tests.e2e.conftest import SERVERS, serve_app
-from tests.e2e.test_train import plotted_epochs
+from tests.e2e.browser import SERVERS, plotted_epochs, serve_app
 
 pytestmark = pytest.mark.e2e
 

@@ -1,20 +1,12 @@
 """The Train page in Debian's chromium: a live run, Stop, Save, and the run found again after a
 reload."""
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "tests" / "artifacts"
+from tests.e2e.browser import ARTIFACTS, plotted_epochs
 
 pytestmark = pytest.mark.e2e
-
-
-def plotted_epochs(page) -> int:
-    """Markers on the loss chart's first validation curve: one per finished epoch."""
-    return page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").nth(1).locator(
-        ".points path").count()
 
 
 def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, app_url):

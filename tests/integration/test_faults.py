@@ -8,7 +8,6 @@ import os
 import signal
 import sqlite3
 import threading
-import time
 from dataclasses import replace
 
 import pytest
@@ -19,9 +18,9 @@ from mnistcore.errors import LimitError, StorageError
 from mnistcore.history import History
 from mnistcore.presets import PRESETS
 from mnistcore.settings import Settings
+from mnistcore.status import Status
 from mnistcore.training import TrainConfig
 from mnistcore.worker import run_job
-
 from tests.integration.conftest import TINY, wait_for
 
 LONG = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
@@ -29,14 +28,16 @@ LONG = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
 
 class Disk:
     """The disk under one History: while ``full``, every write fails the way SQLite fails on a
-    full disk; reads still work, as they do there."""
+    full disk (and is counted); reads still work, as they do there."""
 
     def __init__(self, history: History, monkeypatch):
         self.full = False
+        self.refused = 0
         connect = history._connect
 
         def guarded(write: bool):
             if write and self.full:
+                self.refused += 1
                 raise sqlite3.OperationalError("database or disk is full")
             return connect(write)
 
@@ -65,7 +66,8 @@ def test_a_worker_that_dies_while_the_disk_is_full_is_closed_as_soon_as_possible
         wait_for(lambda: jobs.job(job).status == "failed", timeout=10)  # the page shows it at once
         assert jobs.history.job(job).status == "running"  # the disk has not taken it yet
         jobs.stop(job, owner="ann")  # Stop on it is harmless
-        time.sleep(3)  # the scheduler keeps retrying meanwhile
+        tried = disk.refused
+        wait_for(lambda: disk.refused >= tried + 3, timeout=30)  # the scheduler keeps retrying meanwhile
         failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
         assert len(failures) == 1 and "cannot use the run history" in failures[0].getMessage()
         disk.full = False
@@ -86,13 +88,12 @@ def test_a_running_job_whose_worker_is_gone_is_closed_by_stop(manager):
 
 def test_a_student_can_stop_only_their_own_runs(manager):
     jobs = manager(max_running=1)
-    job = jobs.submit("ann", "anns", [LONG])
-    wait_for(lambda: jobs.history.job(job).batch > 0)
-    jobs.stop(job, owner="bob")
-    time.sleep(1)
-    assert jobs.history.job(job).status == "running"
-    jobs.stop(job, owner="ann")
-    wait_for(lambda: jobs.history.job(job).status == "stopped", timeout=30)
+    jobs.submit("ann", "training", [LONG])
+    waiting = jobs.submit("ann", "waiting", [TINY])
+    jobs.stop(waiting, owner="bob")  # a queued job is cancelled at once, so this would show at once
+    assert jobs.history.job(waiting).status == Status.QUEUED
+    jobs.stop(waiting, owner="ann")
+    assert jobs.history.job(waiting).status == Status.CANCELLED
 
 
 def test_a_run_far_beyond_the_time_limit_is_refused_before_it_starts(manager):
@@ -112,7 +113,7 @@ def test_a_run_that_outlasts_the_time_limit_stops_there_and_keeps_its_best_epoch
     history.start_job(job)
     run_job(history, job, tmp_path / "models", threading.Event(), max_seconds=2.0)
     finished = history.job(job)
-    assert finished.status == "stopped" and "time limit of 0.0333333 minutes" in finished.message
+    assert finished.status == Status.OUT_OF_TIME and "time limit of 0.0333333 minutes" in finished.message
     (run,) = history.runs(job)
     assert run.best_epoch >= 1 and len(history.epochs(run.id)) < 50
     assert load_checkpoint(run.checkpoint)[1].best_epoch == run.best_epoch
@@ -151,7 +152,7 @@ def test_a_students_older_runs_give_up_their_weights_and_keep_their_curves(manag
     jobs.submit("ann", "a fourth", [TINY])  # ann's newest two are now this one and the third
     *older, newest = [jobs.history.runs(job)[0] for job in done]
     for run in older:
-        assert run.checkpoint is None and not list(jobs.models_dir.glob(f"run-{run.id}.*"))
+        assert run.checkpoint is None and not list(jobs.models_dir.glob(f"{run.name}.*"))
         assert len(jobs.history.epochs(run.id)) == 2  # its curves stay
     for run in (newest, jobs.history.runs(other)[0]):
         assert run.checkpoint and load_checkpoint(run.checkpoint)

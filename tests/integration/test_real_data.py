@@ -5,15 +5,14 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
 from PIL import Image
 
 from mnistcore.data import DATASETS, load_split, problems
-from mnistcore.drawing import prepare_drawing
 from mnistcore.evaluation import as_input
-from mnistcore.training import TrainConfig, load_train_data, run_to_end, train
+from mnistcore.preprocess import prepare_drawing
+from mnistcore.training import TrainConfig, run_to_end, train
 
 
 @pytest.mark.parametrize("name", DATASETS)
@@ -29,7 +28,7 @@ def test_dataset_is_prepared_verified_and_split_50000_10000_10000(name):
     assert torch.equal(load_split(name, "val").images[:100], val.images[:100])
 
 
-def test_one_epoch_of_the_seeds_mlp_on_fashion_learns():
+def test_one_epoch_of_the_tutorials_mlp_on_fashion_learns():
     run = run_to_end(train(TrainConfig(dataset="fashion", arch="mlp", epochs=1))).results[0]
     assert run.best_val_accuracy > 0.8
 
@@ -40,8 +39,20 @@ def cli(*args):
 
 def test_cli_train_evaluate_predict_on_mnist(tmp_path):
     ckpt = tmp_path / "logreg.pt"
-    done = cli("train", "--dataset", "mnist", "--arch", "logreg", "--epochs", "2", "--train-size", "10000",
-               "--json", "--out", str(ckpt))
+    done = cli(
+        "train",
+        "--dataset",
+        "mnist",
+        "--arch",
+        "logreg",
+        "--epochs",
+        "2",
+        "--train-size",
+        "10000",
+        "--json",
+        "--out",
+        str(ckpt),
+    )
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     epochs = [line for line in lines if "epoch" in line]
@@ -84,8 +95,13 @@ def test_mnist_test_digits_survive_the_drawing_recipe():
 
 
 def test_cli_reports_missing_data_with_the_fix(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "mnistcore", "train", "--epochs", "1"], capture_output=True,
-                          text=True, env={"MNISTCORE_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "mnistcore", "train", "--epochs", "1"],
+        capture_output=True,
+        text=True,
+        env={"MNISTCORE_DATA": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert done.returncode == 1
     assert "is missing. The teacher can fix it with: python -m mnistcore data" in done.stderr
     assert "Traceback" not in done.stderr

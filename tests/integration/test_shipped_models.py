@@ -11,7 +11,8 @@ from PIL import Image
 
 from mnistcore.catalog import SHIPPED_DIR
 from mnistcore.checkpoints import load_checkpoint
-from mnistcore.inference import classify, prepare_input
+from mnistcore.inference import classify
+from mnistcore.preprocess import prepare_input
 
 FLOORS = {"mnist-cnn": 0.992, "mnist-mlp": 0.980, "mnist-logreg": 0.920, "fashion-cnn": 0.915, "fashion-mlp": 0.885}
 
@@ -19,8 +20,12 @@ FLOORS = {"mnist-cnn": 0.992, "mnist-mlp": 0.980, "mnist-logreg": 0.920, "fashio
 @pytest.mark.parametrize("name", FLOORS)
 def test_shipped_checkpoint_meets_its_test_accuracy_floor(name):
     path = SHIPPED_DIR / f"{name}.pt"
-    done = subprocess.run([sys.executable, "-m", "mnistcore", "evaluate", str(path), "--json"],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "mnistcore", "evaluate", str(path), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["images"] == 10_000
@@ -35,8 +40,10 @@ def uci_digits():
     from sklearn.datasets import load_digits
 
     digits = load_digits()
-    drawings = [np.asarray(Image.fromarray((image * 255 / 16).astype(np.uint8)).resize((112, 112), Image.BILINEAR))
-                for image in digits.images]
+    drawings = [
+        np.asarray(Image.fromarray((image * 255 / 16).astype(np.uint8)).resize((112, 112), Image.BILINEAR))
+        for image in digits.images
+    ]
     return drawings, digits.target
 
 

@@ -4,11 +4,11 @@ process must come back to its memory baseline, with no worker process or thread 
 import os
 import subprocess
 import threading
-import time
 
 from mnistcore.history import History
 from mnistcore.jobs import JobLimits, JobManager
 from mnistcore.training import TrainConfig
+from tests.integration.conftest import wait_for
 
 RUNS = 20
 TINY = TrainConfig(dataset="mnist", arch="logreg", epochs=1, train_size=200, batch_size=50)
@@ -29,20 +29,17 @@ def leftover_workers() -> list[str]:
 def test_twenty_runs_in_a_row_leak_no_memory_processes_or_threads(tmp_path):
     manager = JobManager(History(tmp_path / "history.sqlite"), tmp_path / "models", JobLimits(max_running=1))
     try:
+
         def run_one(i):
             job = manager.submit("soak", f"run {i}", [TINY])
-            while manager.history.job(job).active:
-                time.sleep(0.05)
+            wait_for(lambda: not manager.history.job(job).active)
             return manager.history.job(job)
 
         first = run_one(0)  # warm-up: the first run allocates what every later one reuses
-        while manager.running():
-            time.sleep(0.1)
+        wait_for(lambda: not manager.running())
         baseline, threads = rss_mb(), threading.active_count()
         jobs = [run_one(i) for i in range(1, RUNS)]
-        deadline = time.monotonic() + 30
-        while manager.running() and time.monotonic() < deadline:  # the last worker is exiting
-            time.sleep(0.1)
+        wait_for(lambda: not manager.running(), timeout=30)  # the last worker is exiting
         after = rss_mb()
         assert [j.status for j in [first, *jobs]] == ["completed"] * RUNS
         assert after <= baseline * 1.10, f"RSS {baseline:.0f} MB -> {after:.0f} MB"

@@ -19,8 +19,15 @@ from mnistcore.snapshots import load_snapshots, save_snapshots, take_snapshot
 
 def trained_run(folder, name, arch="mlp", seed=0, snapshots=True):
     """A run's checkpoint as a worker leaves it: weights, card, and (for small models) epoch snapshots."""
-    card = ModelCard(dataset="mnist", arch=arch, dropout=0.2, name=name, best_epoch=2, epochs_trained=2,
-                     test_accuracy=0.5 + seed / 100)
+    card = ModelCard(
+        dataset="mnist",
+        arch=arch,
+        dropout=0.2,
+        name=name,
+        best_epoch=2,
+        epochs_trained=2,
+        test_accuracy=0.5 + seed / 100,
+    )
     torch.manual_seed(seed)
     model = model_for_card(card)
     path = save_checkpoint(folder / f"{name}.pt", model, card)
@@ -39,16 +46,22 @@ def store(tmp_path):
     shipped = tmp_path / "checkpoints"
     shipped.mkdir()
     trained_run(shipped, "mnist-mlp", seed=9, snapshots=False)
-    return Catalog(tmp_path / "runs" / "saved", History(tmp_path / "runs" / "history.sqlite"),
-                   saved_per_student=3, shipped_dir=shipped)
+    return Catalog(
+        tmp_path / "runs" / "saved",
+        History(tmp_path / "runs" / "history.sqlite"),
+        saved_per_student=3,
+        shipped_dir=shipped,
+    )
 
 
 @pytest.fixture
 def runs(tmp_path):
     folder = tmp_path / "runs" / "models"
     folder.mkdir(parents=True)
-    return {name: trained_run(folder, name, arch=arch, seed=seed, snapshots=arch != "cnn")
-            for name, arch, seed in (("run-1", "mlp", 1), ("run-2", "cnn", 2), ("run-3", "mlp", 3))}
+    return {
+        name: trained_run(folder, name, arch=arch, seed=seed, snapshots=arch != "cnn")
+        for name, arch, seed in (("run-1", "mlp", 1), ("run-2", "cnn", 2), ("run-3", "mlp", 3))
+    }
 
 
 def test_one_students_save_never_touches_another_students_model(store, runs):
@@ -71,24 +84,30 @@ def test_one_students_save_never_touches_another_students_model(store, runs):
     assert by_name["x"].owner == "ben" and by_name["yconv"].owner == "ann"
 
 
+def save_at_once(store, name: str, sources: dict[str, object]) -> dict[str, str]:
+    """Each student saves their source as ``name`` in the same instant; what each was told."""
+    start, told = threading.Barrier(len(sources)), {}
+
+    def save(owner, source):
+        start.wait()
+        try:
+            store.save(source, name, owner=owner)
+            told[owner] = "saved"
+        except CheckpointError as exc:
+            told[owner] = str(exc)
+
+    threads = [threading.Thread(target=save, args=item) for item in sources.items()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return told
+
+
 def test_of_two_students_saving_one_name_at_once_the_second_is_told_so(store, runs):
     for attempt in range(8):
         name = f"race-{attempt}"
-        start, outcomes = threading.Barrier(2), {}
-
-        def save(owner, source):
-            start.wait()
-            try:
-                store.save(source, name, owner=owner)
-                outcomes[owner] = "saved"
-            except CheckpointError as exc:
-                outcomes[owner] = str(exc)
-
-        threads = [threading.Thread(target=save, args=args) for args in (("ann", runs["run-1"]), ("ben", runs["run-2"]))]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
+        outcomes = save_at_once(store, name, {"ann": runs["run-1"], "ben": runs["run-2"]})
         assert sorted(outcomes.values()) == [f"A model called {name} already exists; choose another name.", "saved"]
         winner = next(owner for owner, said in outcomes.items() if said == "saved")
         entry = next(e for e in store.saved() if e.name == name)
@@ -134,8 +153,21 @@ def test_a_name_cannot_pass_for_a_shipped_model(raw):
         check_name(raw)
 
 
-@pytest.mark.parametrize("raw", ["../secret", "a/b", "..", ".hidden", "", "x" * 41, "x.epochs",
-                                 "![x](http://127.0.0.1:9/x.png)", "[click](http://example.com)", "é"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "../secret",
+        "a/b",
+        "..",
+        ".hidden",
+        "",
+        "x" * 41,
+        "x.epochs",
+        "![x](http://127.0.0.1:9/x.png)",
+        "[click](http://example.com)",
+        "é",
+    ],
+)
 def test_a_name_that_cannot_be_a_folder_name_is_refused_without_repeating_it(raw):
     with pytest.raises(CheckpointError) as refused:
         check_name(raw)
@@ -166,8 +198,13 @@ def test_a_save_on_a_full_disk_says_so_and_leaves_no_trace(store, runs, monkeypa
 
 def test_files_that_do_not_check_out_are_left_out_with_a_log_line_never_offered(store, runs, caplog):
     good = store.save(runs["run-1"], "good", owner="ann")
-    for name, owner in (("bad-json", "ann"), ("bad-card", "ann"), ("wrong-arch", "ben"), ("text", "ben"),
-                        ("link", "cat")):
+    for name, owner in (
+        ("bad-json", "ann"),
+        ("bad-card", "ann"),
+        ("wrong-arch", "ben"),
+        ("text", "ben"),
+        ("link", "cat"),
+    ):
         store.save(runs["run-1"], name, owner=owner)
     folder = store.saved_dir
     # The readable card beside the weights is for people; the app never reads it.

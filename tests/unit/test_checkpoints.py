@@ -1,3 +1,4 @@
+import contextlib
 import io
 import json
 import random
@@ -17,8 +18,8 @@ from mnistcore.training import TrainConfig, run_to_end, train
 
 @pytest.fixture(scope="module")
 def trained():
-    from tests.conftest import synthetic_split
     from mnistcore.training import TrainData
+    from tests.conftest import synthetic_split
 
     data = TrainData(synthetic_split(320, seed=1), synthetic_split(100, seed=2))
     config = TrainConfig(dataset="mnist", arch="cnn", dropout=0.25, epochs=2, batch_size=32)
@@ -27,8 +28,9 @@ def trained():
 
 def test_round_trip_gives_the_same_predictions_and_the_card(tmp_path, trained):
     result, data = trained
-    path = save_checkpoint(tmp_path / "m.pt", result.model, replace(make_card(result, name="m"), test_loss=0.5,
-                                                                   test_accuracy=0.9))
+    path = save_checkpoint(
+        tmp_path / "m.pt", result.model, replace(make_card(result, name="m"), test_loss=0.5, test_accuracy=0.9)
+    )
     model, card = load_checkpoint(path)
     x = data.val.images[:16].unsqueeze(1).float() / 255
     assert torch.allclose(model(x), result.model.eval()(x))
@@ -136,8 +138,24 @@ def test_weights_that_are_not_numbers_or_not_tensors_are_refused(tmp_path, train
             load_checkpoint(tmp_path / f"{name}.pt")
 
 
-HOSTILE_VALUES = [None, True, -1, 0, 10**30, float("nan"), float("inf"), "99%", "<script>alert(1)</script>",
-                  [], {}, [1, 2], {"a": 1}, torch.zeros(2), b"bytes", "x" * 10_000]
+HOSTILE_VALUES = [
+    None,
+    True,
+    -1,
+    0,
+    10**30,
+    float("nan"),
+    float("inf"),
+    "99%",
+    "<script>alert(1)</script>",
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    torch.zeros(2),
+    b"bytes",
+    "x" * 10_000,
+]
 
 
 def _fuzzed_checkpoints(good: bytes, card: dict, state: dict, rng: random.Random):
@@ -150,7 +168,7 @@ def _fuzzed_checkpoints(good: bytes, card: dict, state: dict, rng: random.Random
             for _ in range(rng.randint(1, 16)):
                 data[rng.randrange(len(data))] = rng.randrange(256)
         elif kind == 1:
-            del data[rng.randint(1, len(data) - 1):]
+            del data[rng.randint(1, len(data) - 1) :]
         else:
             at = rng.randrange(len(data))
             data[at:at] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 100)))
@@ -163,7 +181,7 @@ def _fuzzed_checkpoints(good: bytes, card: dict, state: dict, rng: random.Random
         for _ in range(rng.randint(1, 6)):
             pickled[rng.randrange(len(pickled))] = rng.randrange(256)
         if rng.random() < 0.3:
-            del pickled[rng.randint(1, len(pickled) - 1):]
+            del pickled[rng.randint(1, len(pickled) - 1) :]
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
             for name, body in entries.items():
@@ -175,10 +193,24 @@ def _fuzzed_checkpoints(good: bytes, card: dict, state: dict, rng: random.Random
             bad_card[rng.choice([*card, "extra"])] = rng.choice(HOSTILE_VALUES)
         else:
             key = rng.choice(list(state))
-            bad_state[key] = rng.choice([*HOSTILE_VALUES, state[key].double(), state[key].flatten(),
-                                         state[key].reshape(-1)[:1], state[key].to(torch.int64)])
-        blob = rng.choice([{"card": bad_card, "state_dict": bad_state}, {"card": bad_card}, [bad_card, bad_state],
-                           {"card": str(bad_card), "state_dict": bad_state}, bad_state])
+            bad_state[key] = rng.choice(
+                [
+                    *HOSTILE_VALUES,
+                    state[key].double(),
+                    state[key].flatten(),
+                    state[key].reshape(-1)[:1],
+                    state[key].to(torch.int64),
+                ]
+            )
+        blob = rng.choice(
+            [
+                {"card": bad_card, "state_dict": bad_state},
+                {"card": bad_card},
+                [bad_card, bad_state],
+                {"card": str(bad_card), "state_dict": bad_state},
+                bad_state,
+            ]
+        )
         out = io.BytesIO()
         torch.save(blob, out)
         yield out.getvalue()
@@ -199,10 +231,8 @@ def test_fuzzed_checkpoints_load_or_are_refused_never_another_exception(tmp_path
         except CheckpointError:
             refused += 1
         (tmp_path / "good.epochs.pt").write_bytes(data)  # the same bytes as a model's epoch snapshots
-        try:
+        with contextlib.suppress(CheckpointError):
             load_snapshots(tmp_path / "good.pt", make_card(result))
-        except CheckpointError:
-            pass
     assert loaded + refused == 550 and refused > 400 and loaded > 0
 
 
@@ -212,7 +242,7 @@ def test_a_runs_weights_are_saved_before_its_test_evaluation(tmp_path, trained, 
     def unreadable(*args, **kwargs):
         raise DatasetError("The test split cannot be read.")
 
-    monkeypatch.setattr(checkpoints, "evaluate", unreadable)
+    monkeypatch.setattr(checkpoints, "loss_and_accuracy", unreadable)
     with pytest.raises(DatasetError):
         save_run(result, tmp_path / "run-1.pt", data.val)
     model, card = load_checkpoint(tmp_path / "run-1.pt")  # the training is not lost

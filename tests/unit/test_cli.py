@@ -20,17 +20,20 @@ def run(capsys, *argv):
     return code, out, err
 
 
-@pytest.mark.parametrize("argv, says", [
-    (["train", "--epochs", "0"], "epochs must be between 1 and 500"),
-    (["train", "--lr", "-1"], "learning rate must be above 0"),
-    (["train", "--dropout", "1.5"], "dropout must be at least 0 and below 1"),
-    (["train", "--arch", "resnet"], "invalid choice: 'resnet'"),
-    (["train", "--epochs", "many"], "invalid int value: 'many'"),
-    (["frobnicate"], "invalid choice: 'frobnicate'"),
-    (["evaluate", "missing.pt"], "missing.pt: The file cannot be opened: No such file or directory."),
-    (["predict", "missing.pt", "x.png"], "missing.pt: The file cannot be opened"),
-    (["data", "cifar"], "Unknown dataset 'cifar'"),
-])
+@pytest.mark.parametrize(
+    "argv, says",
+    [
+        (["train", "--epochs", "0"], "epochs must be between 1 and 500"),
+        (["train", "--lr", "-1"], "learning rate must be above 0"),
+        (["train", "--dropout", "1.5"], "dropout must be at least 0 and below 1"),
+        (["train", "--arch", "resnet"], "invalid choice: 'resnet'"),
+        (["train", "--epochs", "many"], "invalid int value: 'many'"),
+        (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["evaluate", "missing.pt"], "missing.pt: The file cannot be opened: No such file or directory."),
+        (["predict", "missing.pt", "x.png"], "missing.pt: The file cannot be opened"),
+        (["data", "cifar"], "Unknown dataset 'cifar'"),
+    ],
+)
 def test_bad_arguments_and_missing_files_get_one_line_and_a_nonzero_exit(capsys, argv, says):
     code, out, err = run(capsys, *argv)
     assert code != 0
@@ -43,8 +46,13 @@ SHIPPED = str(ROOT / "checkpoints" / "mnist-logreg.pt")
 
 def cli(*argv, timeout=120):
     """The CLI in a process of its own: its exit code, its stderr, and its peak memory in MB."""
-    process = subprocess.Popen([sys.executable, "-m", "mnistcore", *argv], cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mnistcore", *argv],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+    )
     deadline = threading.Timer(timeout, process.kill)
     deadline.start()
     err = process.stderr.read().decode()
@@ -71,7 +79,8 @@ def test_predict_refuses_a_huge_file_before_reading_it_and_a_fifo_without_waitin
     os.mkfifo(fifo)
     code, err, peak = cli("predict", SHIPPED, str(huge), str(fifo), timeout=60)
     assert code == 1
-    assert err.splitlines() == [f"mnistcore: {huge}: The file is 3,221.2 MB; the limit is 5 MB.",
-                                f"mnistcore: {fifo}: This is not a regular file (a folder, device or pipe), "
-                                f"so it is not read."]
+    assert err.splitlines() == [
+        f"mnistcore: {huge}: The file is 3,221.2 MB; the limit is 5 MB.",
+        f"mnistcore: {fifo}: This is not a regular file (a folder, device or pipe), so it is not read.",
+    ]
     assert peak < 2500, f"peak memory {peak:.0f} MB"  # reading the file took 3.7 GB

@@ -28,7 +28,8 @@ def test_missing_and_corrupt_files_are_named(tmp_path, fake_spec):
     fill(dest, {"train-images-idx3-ubyte": b"images", "train-labels-idx1-ubyte": b"flipped"})
     assert data.problems(fake_spec, tmp_path) == [
         "MNIST digits file MNIST/raw/train-labels-idx1-ubyte in the data folder is damaged (its SHA-256 is not "
-        "the published one)"]
+        "the published one)"
+    ]
 
 
 def test_prepare_tries_sources_in_order_until_one_verifies(tmp_path, fake_spec, monkeypatch):
@@ -67,8 +68,11 @@ def test_prepare_says_what_it_tried_when_nothing_works(tmp_path, fake_spec, monk
 
 def test_loading_without_data_names_the_file_and_the_fix(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTCORE_DATA", str(tmp_path))
-    with pytest.raises(DatasetError, match=r"train-images-idx3-ubyte in the data folder is missing\. "
-                                           r"The teacher can fix it with: python -m mnistcore data"):
+    with pytest.raises(
+        DatasetError,
+        match=r"train-images-idx3-ubyte in the data folder is missing\. "
+        r"The teacher can fix it with: python -m mnistcore data",
+    ):
         data.load_split("fashion", "train")
 
 
@@ -80,8 +84,11 @@ def test_a_missing_test_file_is_named_even_when_the_training_split_is_asked_for(
     monkeypatch.setitem(data.DATASETS, "mnist", spec)
     monkeypatch.setenv("MNISTCORE_DATA", str(tmp_path))
     fill(data.raw_dir(spec, tmp_path), FILES)  # the training files only, both intact
-    with pytest.raises(DatasetError, match=r"MNIST/raw/t10k-images-idx3-ubyte in the data folder is missing\. "
-                                           r"The teacher can fix it with: python -m mnistcore data"):
+    with pytest.raises(
+        DatasetError,
+        match=r"MNIST/raw/t10k-images-idx3-ubyte in the data folder is missing\. "
+        r"The teacher can fix it with: python -m mnistcore data",
+    ):
         data.load_split("mnist", "train")
 
 

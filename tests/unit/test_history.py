@@ -2,7 +2,6 @@ import csv
 import io
 import sqlite3
 import threading
-import time
 
 from mnistcore.history import History
 from mnistcore.training import EpochMetrics, TrainConfig
@@ -52,10 +51,13 @@ def test_a_write_waits_for_another_writers_lock_and_loses_no_row(tmp_path):
     run = history.runs(history.add_job("ann", "one", [CONFIG]))[0]
     blocker = sqlite3.connect(tmp_path / "h.sqlite", isolation_level=None, check_same_thread=False)
     blocker.execute("BEGIN EXCLUSIVE")
-    threading.Timer(1.0, lambda: blocker.execute("COMMIT")).start()
-    started = time.monotonic()
-    history.add_epoch(run.id, metrics(1))  # blocks until the other writer commits, then succeeds
-    assert time.monotonic() - started >= 0.9
+    waiting = threading.Thread(target=history.add_epoch, args=(run.id, metrics(1)))
+    waiting.start()
+    waiting.join(timeout=0.5)
+    assert waiting.is_alive()  # it cannot write while the other writer holds the lock: it waits
+    blocker.execute("COMMIT")
+    waiting.join(timeout=30)
+    assert not waiting.is_alive()
     blocker.close()
     writers = [threading.Thread(target=history.add_epoch, args=(run.id, metrics(e))) for e in range(2, 22)]
     for w in writers:

@@ -9,13 +9,12 @@ import torch
 from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell, confusion_matrix
 from mnistcore.checkpoints import snapshots_path
-from mnistcore.evaluation import Evaluation, evaluate, evaluate_split
+from mnistcore.display import diverging, heat_overlay, tile
+from mnistcore.evaluation import Evaluation, evaluate, loss_and_accuracy
 from mnistcore.inside import conv_filters, feature_maps, first_layer_weights, mc_dropout, saliency
 from mnistcore.models import build_model
-from mnistcore.pictures import diverging, heat_overlay, tile
 from mnistcore.report import run_report
-from mnistcore.snapshots import (MAX_SNAPSHOTS, load_snapshots, replay, save_snapshots,
-                                 take_snapshot, wants_snapshot)
+from mnistcore.snapshots import MAX_SNAPSHOTS, load_snapshots, replay, save_snapshots, take_snapshot, wants_snapshot
 from mnistcore.training import TrainConfig, run_to_end, train
 
 CLASSES = tuple(str(d) for d in range(10))
@@ -43,10 +42,10 @@ def test_the_confusion_matrix_counts_true_classes_by_row_and_answers_by_column()
     assert ev.confident_mistakes(2).tolist() == [2, 1]
 
 
-def test_evaluate_split_in_batches_gives_the_whole_splits_loss_and_answers(tiny_data):
+def test_evaluate_in_batches_gives_the_whole_splits_loss_and_answers(tiny_data):
     result = run_to_end(train(TrainConfig(dataset="mnist", epochs=1, batch_size=32), data=tiny_data)).results[0]
     images, labels = tiny_data.val.images, tiny_data.val.labels
-    ev = evaluate_split(result.model, images, labels, batch_size=64)
+    ev = evaluate(result.model, images, labels, batch_size=64)
     with torch.no_grad():
         logits = result.model(images.unsqueeze(1).float() / 255)
     assert ev.loss == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-5)
@@ -54,14 +53,14 @@ def test_evaluate_split_in_batches_gives_the_whole_splits_loss_and_answers(tiny_
     assert ev.probabilities.shape == (200, 10)
     np.testing.assert_allclose(ev.probabilities.sum(1), 1, rtol=1e-5)
     result.model.train()
-    assert evaluate(result.model, images, labels) == (pytest.approx(ev.loss, rel=1e-5), ev.accuracy)
-    assert result.model.training  # evaluate gives the mode back
+    assert loss_and_accuracy(result.model, images, labels) == (pytest.approx(ev.loss, rel=1e-5), ev.accuracy)
+    assert result.model.training  # loss_and_accuracy gives the mode back
 
 
 def test_a_click_on_a_confusion_cell_names_that_cell():
     fig = confusion_matrix(np.arange(100).reshape(10, 10), CLASSES, selected=(2, 7))
     clickable = fig.data[1]
-    for i, (x, y) in enumerate(zip(clickable.x, clickable.y)):
+    for i, (x, y) in enumerate(zip(clickable.x, clickable.y, strict=True)):
         # What Streamlit reports for a click on that marker:
         point = {"curve_number": 1, "point_index": i, "x": x, "y": y}
         true, said = clicked_cell([point])
@@ -122,6 +121,7 @@ def test_replay_gives_each_epochs_answer_for_one_input(tmp_path, tiny_data):
     config = TrainConfig(dataset="mnist", epochs=3, batch_size=32)
     snapshots, models = {}, []
     from mnistcore.training import EpochEnd
+
     for event in train(config, data=tiny_data):
         if isinstance(event, EpochEnd):
             snapshots[event.epoch] = take_snapshot(event.models[0])
@@ -135,7 +135,7 @@ def test_replay_gives_each_epochs_answer_for_one_input(tmp_path, tiny_data):
     epochs, probabilities = replay(card, loaded, x)
     assert epochs == [1, 2, 3] and probabilities.shape == (3, 10)
     model = build_model("mlp").eval()
-    for row, state in zip(probabilities, models):
+    for row, state in zip(probabilities, models, strict=True):
         model.load_state_dict(state)
         exact = torch.softmax(model(x), 1)[0].detach().numpy()
         np.testing.assert_allclose(row, exact, atol=0.02)  # half precision is close enough to show
@@ -145,11 +145,27 @@ def test_replay_gives_each_epochs_answer_for_one_input(tmp_path, tiny_data):
 def test_the_report_is_one_self_contained_page_with_the_runs_numbers():
     ev = one_hot_answers([(3, 3, 0.9), (3, 5, 0.8), (7, 7, 0.6), (7, 1, 0.97)])
     images = np.zeros((4, 28, 28), np.uint8)
-    card = ModelCard.from_dict({
-        "dataset": "mnist", "arch": "mlp", "dropout": 0.2, "best_epoch": 2, "epochs_trained": 3,
-        "config": {"dataset": "mnist", "arch": "mlp", "dropout": 0.2, "epochs": 3, "lr": 0.003},
-        "history": [{"epoch": e, "train_loss": 1 / e, "val_loss": 1 / e + 0.1, "val_accuracy": 0.8,
-                     "seconds": 1.0, "is_best": e == 2} for e in (1, 2, 3)]})
+    card = ModelCard.from_dict(
+        {
+            "dataset": "mnist",
+            "arch": "mlp",
+            "dropout": 0.2,
+            "best_epoch": 2,
+            "epochs_trained": 3,
+            "config": {"dataset": "mnist", "arch": "mlp", "dropout": 0.2, "epochs": 3, "lr": 0.003},
+            "history": [
+                {
+                    "epoch": e,
+                    "train_loss": 1 / e,
+                    "val_loss": 1 / e + 0.1,
+                    "val_accuracy": 0.8,
+                    "seconds": 1.0,
+                    "is_best": e == 2,
+                }
+                for e in (1, 2, 3)
+            ],
+        }
+    )
     page = run_report("<script>alert(1)</script>", card, ev, images)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "50.00%" in page and "epoch 2" in page and "0.003" in page

@@ -10,11 +10,13 @@ def test_every_arch_returns_ten_logits_per_image(arch):
     model = build_model(arch, dropout=0.2, mean=0.13, std=0.31).eval()
     logits = model(torch.rand(5, 1, 28, 28))
     assert logits.shape == (5, 10)
-    # logits, not probabilities: rows do not sum to one
-    assert not torch.allclose(logits.softmax(1).sum(1), logits.sum(1))
+    # Logits, for cross_entropy: neither probabilities (rows summing to one) nor log-probabilities
+    # (rows whose exponentials sum to one).
+    assert not torch.allclose(logits.sum(1), torch.ones(5), atol=1e-3)
+    assert not torch.allclose(logits.logsumexp(1), torch.zeros(5), atol=1e-3)
 
 
-def test_mlp_is_the_seeds_784_256_128_64_10_network():
+def test_mlp_is_the_tutorials_784_256_128_64_10_network():
     linears = [m for m in build_model("mlp").modules() if isinstance(m, nn.Linear)]
     assert [(m.in_features, m.out_features) for m in linears] == [(784, 256), (256, 128), (128, 64), (64, 10)]
     assert count_parameters(build_model("mlp")) == 242_762
@@ -27,7 +29,8 @@ def test_mlp_dropout_after_each_hidden_layer_only_while_training():
     zeros = {}
     for name in ("fc2", "fc3", "fc4"):  # the inputs of these are the hidden layers' outputs
         getattr(model, name).register_forward_pre_hook(
-            lambda m, args, name=name: zeros.__setitem__(name, (args[0] == 0).float().mean().item()))
+            lambda m, args, name=name: zeros.__setitem__(name, (args[0] == 0).float().mean().item())
+        )
     model.eval()
     model(x)
     eval_zeros = dict(zeros)

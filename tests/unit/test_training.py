@@ -4,7 +4,7 @@ from dataclasses import replace
 import pytest
 import torch
 
-from mnistcore.evaluation import evaluate
+from mnistcore.evaluation import loss_and_accuracy
 from mnistcore.training import EpochEnd, Finished, Progress, TrainConfig, TrainData, run_to_end, train
 
 FAST = TrainConfig(dataset="mnist", arch="mlp", epochs=3, batch_size=32, lr=0.003, seed=7)
@@ -66,7 +66,7 @@ def test_early_stopping_stops_after_patience_and_keeps_the_best_epoch(tiny_data)
     run = finished.results[0]
     assert run.status == "early_stopped"
     assert run.epochs_trained == run.best_epoch + 2 < 20
-    val_loss, _ = evaluate(run.model, data.val.images, data.val.labels)
+    val_loss, _ = loss_and_accuracy(run.model, data.val.images, data.val.labels)
     assert val_loss == pytest.approx(run.best_val_loss, rel=1e-5)
     assert "kept epoch" in run.message
 
@@ -77,7 +77,7 @@ def test_without_patience_every_epoch_runs_and_the_best_weights_are_kept(tiny_da
     assert run.epochs_trained == 5
     losses = [m.val_loss for m in run.history]
     assert run.best_epoch == losses.index(min(losses)) + 1
-    assert evaluate(run.model, data.val.images, data.val.labels)[0] == pytest.approx(min(losses), rel=1e-5)
+    assert loss_and_accuracy(run.model, data.val.images, data.val.labels)[0] == pytest.approx(min(losses), rel=1e-5)
 
 
 def test_stop_ends_the_run_at_the_next_batch_and_keeps_the_best_so_far(tiny_data):
@@ -114,11 +114,20 @@ def test_non_finite_loss_stops_with_a_clear_message(tiny_data, monkeypatch):
     assert all(torch.isfinite(p).all() for p in run.model.parameters())  # not left poisoned
 
 
-@pytest.mark.parametrize("field, value, says", [
-    ("epochs", 0, "epochs"), ("lr", 0.0, "learning rate"), ("lr", float("nan"), "learning rate"),
-    ("batch_size", 0, "batch size"), ("dropout", 1.0, "dropout"), ("train_size", 60_000, "training-set size"),
-    ("arch", "resnet", "arch"), ("patience", 0, "patience"), ("dataset", "cifar", "dataset"),
-])
+@pytest.mark.parametrize(
+    "field, value, says",
+    [
+        ("epochs", 0, "epochs"),
+        ("lr", 0.0, "learning rate"),
+        ("lr", float("nan"), "learning rate"),
+        ("batch_size", 0, "batch size"),
+        ("dropout", 1.0, "dropout"),
+        ("train_size", 60_000, "training-set size"),
+        ("arch", "resnet", "arch"),
+        ("patience", 0, "patience"),
+        ("dataset", "cifar", "dataset"),
+    ],
+)
 def test_config_out_of_range_is_refused_saying_which_value(field, value, says):
     with pytest.raises(Exception, match=says):
         replace(TrainConfig(), **{field: value})
@@ -134,7 +143,7 @@ def test_cosine_schedule_anneals_the_learning_rate_epoch_by_epoch(tiny_data, mon
 
     monkeypatch.setattr(torch.optim.Adam, "step", recording_step)
     run_to_end(train(replace(FAST, epochs=4), data=tiny_data))
-    assert set(rates) == {FAST.lr}  # the seeds' constant rate by default
+    assert set(rates) == {FAST.lr}  # the tutorial's constant rate by default
     rates.clear()
     run_to_end(train(replace(FAST, epochs=4, cosine=True), data=tiny_data))
     per_epoch = sorted(set(rates), reverse=True)

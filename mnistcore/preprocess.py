@@ -1,6 +1,9 @@
-"""The MNIST recipe for a drawing of any size and polarity: find the ink, crop to it, scale it
-into a 20x20 box keeping its aspect ratio (anti-aliased), and centre it by its centre of mass
-in a 28x28 frame, white ink on black, as in MNIST itself."""
+"""From a picture to the model's input, (1, 1, 28, 28) in [0, 1], the way each dataset was made.
+
+Digits (drawn or uploaded) follow MNIST's recipe, for a drawing of any size and polarity: find
+the ink, crop to it, scale it into a 20x20 box keeping its aspect ratio (anti-aliased), and
+centre it by its centre of mass in a 28x28 frame, white ink on black. Clothes follow
+Fashion-MNIST's: gray, the item light on black, fitted to the whole frame."""
 
 from __future__ import annotations
 
@@ -66,11 +69,20 @@ def crop_and_fit(image: np.ndarray, mask: np.ndarray, box: int) -> tuple[np.ndar
     """Crop to the bounding box of ``mask``, then scale (anti-aliased) so the longer side is
     ``box`` pixels, stretched to full brightness. Returns (cropped, fitted)."""
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    cropped = image[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    cropped = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = cropped.shape
     size = (max(1, round(h * box / max(h, w))), max(1, round(w * box / max(h, w))))
-    fitted = F.interpolate(torch.from_numpy(np.ascontiguousarray(cropped))[None, None], size=size,
-                           mode="bilinear", antialias=True, align_corners=False)[0, 0].clamp(0, 1).numpy()
+    fitted = (
+        F.interpolate(
+            torch.from_numpy(np.ascontiguousarray(cropped))[None, None],
+            size=size,
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )[0, 0]
+        .clamp(0, 1)
+        .numpy()
+    )
     return cropped, fitted / fitted.max()  # a thin or faint stroke still reaches full white, as MNIST's do
 
 
@@ -82,8 +94,7 @@ def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False) -> D
     if mask.sum() < MIN_INK_PIXELS:
         return None
     if mask.mean() > MAX_INK_FRACTION:
-        raise PreprocessError("There is more ink than background. Clear it and draw one digit on a "
-                              "plain background.")
+        raise PreprocessError("There is more ink than background. Clear it and draw one digit on a plain background.")
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_INK_SPAN * max(mask.shape):
         raise PreprocessError("That is only a dot. Draw a whole digit, about as tall as the square.")
@@ -97,7 +108,7 @@ def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False) -> D
     top = int(np.clip(round(FRAME / 2 - com_y), 0, FRAME - boxed.shape[0]))
     left = int(np.clip(round(FRAME / 2 - com_x), 0, FRAME - boxed.shape[1]))
     centred = np.zeros((FRAME, FRAME), dtype=np.float32)
-    centred[top:top + boxed.shape[0], left:left + boxed.shape[1]] = boxed
+    centred[top : top + boxed.shape[0], left : left + boxed.shape[1]] = boxed
     return DrawingSteps(ink, cropped, boxed, centred)
 
 
@@ -105,3 +116,36 @@ def prepare_drawing(image: np.ndarray | Image.Image) -> torch.Tensor | None:
     """The model's input, (1, 1, 28, 28) in [0, 1], or None for a blank drawing (no guess)."""
     steps = drawing_steps(image)
     return None if steps is None else steps.as_input()
+
+
+def prepare_photo(image: Image.Image) -> torch.Tensor | None:
+    """A picture of one piece of clothing -> (1, 1, 28, 28) in [0, 1] as in Fashion-MNIST: gray,
+    the item light on a dark background, fitted into 28x28 keeping its aspect ratio, centred.
+    None when the picture is one flat colour (nothing to classify)."""
+    if image.mode in ("RGBA", "LA", "PA", "P"):
+        # Product shots with a transparent background: put them on white, as photographed.
+        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
+    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:  # a light background: Fashion-MNIST's items are light on black
+        gray = 1.0 - gray
+        border = 1.0 - border
+    gray = np.clip(gray - np.median(border), 0.0, 1.0)
+    mask = gray > 0.05
+    if not mask.any():
+        return None
+    _, item = crop_and_fit(gray, mask, 28)
+    frame = torch.zeros(28, 28)
+    top, left = (28 - item.shape[0]) // 2, (28 - item.shape[1]) // 2
+    frame[top : top + item.shape[0], left : left + item.shape[1]] = torch.from_numpy(item)
+    return frame[None, None]
+
+
+def prepare_input(image: np.ndarray | Image.Image, dataset: str) -> torch.Tensor | None:
+    """The model's (1, 1, 28, 28) input in [0, 1], or None when there is nothing to read.
+    Digits follow MNIST's recipe (crop, 20x20 box, centre of mass); clothes Fashion-MNIST's."""
+    if dataset == "mnist":
+        return prepare_drawing(image)
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
+    return prepare_photo(image)

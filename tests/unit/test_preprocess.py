@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from mnistcore.drawing import drawing_steps, prepare_drawing
 from mnistcore.errors import PreprocessError
+from mnistcore.preprocess import drawing_steps, prepare_drawing
 
 
 def canvas(size=280, box=(40, 40, 120, 200), width=20, ink=255, paper=0):
@@ -19,12 +19,15 @@ def centre_of_mass(a):
     return (ys * a).sum() / a.sum(), (xs * a).sum() / a.sum()
 
 
-@pytest.mark.parametrize("blank", [
-    np.zeros((280, 280), np.uint8),
-    np.full((280, 280, 3), 255, np.uint8),
-    np.zeros((280, 280, 4), np.uint8),  # transparent canvas
-    np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),  # opaque black
-])
+@pytest.mark.parametrize(
+    "blank",
+    [
+        np.zeros((280, 280), np.uint8),
+        np.full((280, 280, 3), 255, np.uint8),
+        np.zeros((280, 280, 4), np.uint8),  # transparent canvas
+        np.dstack([np.zeros((280, 280, 3), np.uint8), np.full((280, 280), 255, np.uint8)]),  # opaque black
+    ],
+)
 def test_blank_drawing_gives_no_input_so_no_guess(blank):
     assert prepare_drawing(blank) is None
 
@@ -87,7 +90,7 @@ def test_a_single_dot_is_not_taken_for_a_digit():
 @pytest.mark.parametrize("fraction", [0.7, 1.0])
 def test_a_painted_over_canvas_says_so(fraction):
     painted = np.zeros((280, 280), bool)
-    painted[:int(280 * fraction)] = True
+    painted[: int(280 * fraction)] = True
     with pytest.raises(PreprocessError, match="more ink than background"):
         drawing_steps(canvas_png(painted), light_ink=True)
     # Without knowing it is the canvas, a mostly white picture is paper with dark marks on it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -33,8 +34,12 @@ def heat_overlay(image: np.ndarray, heat: np.ndarray, strength: float = 0.8) -> 
     return gray * (1 - alpha) + colour * alpha
 
 
-def tile(images: np.ndarray, columns: int, scale: int = 3, gap: int = 1, background: float = 0.5) -> np.ndarray:
-    """(N, h, w) or (N, h, w, 3) in [0, 1] as one grid picture, uint8, each cell ``scale`` times larger."""
+def tile(
+    images: np.ndarray | Sequence[np.ndarray], columns: int, scale: int = 3, gap: int = 1, background: float = 0.5
+) -> np.ndarray:
+    """N pictures (h, w) or (h, w, 3) in [0, 1] as one grid picture, uint8, each cell ``scale``
+    times larger."""
+    images = np.asarray(images)
     n, h, w = images.shape[:3]
     rows = max(1, -(-n // columns))
     cell_h, cell_w = h * scale + gap, w * scale + gap
@@ -42,7 +47,7 @@ def tile(images: np.ndarray, columns: int, scale: int = 3, gap: int = 1, backgro
     for i, image in enumerate(images):
         r, c = divmod(i, columns)
         big = np.repeat(np.repeat(image, scale, axis=0), scale, axis=1)
-        grid[gap + r * cell_h: gap + r * cell_h + h * scale, gap + c * cell_w: gap + c * cell_w + w * scale] = big
+        grid[gap + r * cell_h : gap + r * cell_h + h * scale, gap + c * cell_w : gap + c * cell_w + w * scale] = big
     return (np.clip(grid, 0, 1) * 255).astype(np.uint8)
 
 

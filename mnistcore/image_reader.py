@@ -1,26 +1,23 @@
 """Every image the server decodes comes through here: an upload, the canvas, a file named on
 the command line. Each is checked before a pixel is decoded (its size in bytes, its format
 against an allow-list, its declared width and height), decoded with every failure turned into
-a message, and handed on as 8-bit L, RGB or RGBA no larger than the app needs. Pictures of
-clothes are then fitted to 28x28 the way Fashion-MNIST was made; digits go through ``drawing``."""
+a message, and handed on as 8-bit L, RGB or RGBA no larger than the app needs (``preprocess``
+then makes the model's input of it)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
-import os
-import stat
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .drawing import crop_and_fit
 from .errors import PreprocessError
+from .files import FileRefused, read_regular_file
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 4096 * 4096
@@ -39,35 +36,14 @@ CANVAS_MAX_BYTES = 2 * 1024 * 1024
 def read_image_file(path: str | Path) -> Image.Image:
     """An image file named on the command line, refused before reading when it is not a plain
     file (a FIFO would block forever) or is over the size limit."""
-    return decode_image(read_limited(path, MAX_BYTES))
-
-
-def read_limited(path: str | Path, limit: int) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; PreprocessError otherwise. Opened
-    without blocking and checked on the open file, so nothing can be swapped in between."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as exc:
-        raise PreprocessError(f"The file cannot be opened: {exc.strerror or exc}.") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise PreprocessError("This is not a regular file (a folder, device or pipe), so it is not read.")
-        if info.st_size > limit:
-            raise PreprocessError(f"The file is {info.st_size / 1e6:,.1f} MB; the limit is {limit / 1e6:.0f} MB.")
-        with os.fdopen(os.dup(fd), "rb") as f:
-            data = f.read(limit + 1)  # the file may have grown since fstat
-    except OSError as exc:
-        raise PreprocessError(f"The file cannot be read: {exc.strerror or exc}.") from None
-    finally:
-        os.close(fd)
-    if len(data) > limit:
-        raise PreprocessError(f"The file is over the limit of {limit / 1e6:.0f} MB.")
-    return data
+        data = read_regular_file(path, MAX_BYTES)
+    except FileRefused as exc:
+        raise PreprocessError(str(exc)) from None
+    return decode_image(data)
 
 
-def decode_image(data: bytes, formats: tuple[str, ...] = UPLOAD_FORMATS,
-                 max_pixels: int = MAX_PIXELS) -> Image.Image:
+def decode_image(data: bytes, formats: tuple[str, ...] = UPLOAD_FORMATS, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Bytes of an image file -> a decoded PIL image in mode L, RGB or RGBA, upright (EXIF) and
     at most ``WORKING_SIDE`` pixels on its longer side. PreprocessError says what is wrong."""
     if len(data) > MAX_BYTES:
@@ -79,11 +55,13 @@ def decode_image(data: bytes, formats: tuple[str, ...] = UPLOAD_FORMATS,
             image = Image.open(io.BytesIO(data), formats=list(formats))
             width, height = image.size  # from the header: nothing is decoded yet
             if width < 1 or height < 1 or width * height > max_pixels:
-                raise PreprocessError(f"The picture is {width:,} x {height:,} pixels; the limit is "
-                                      f"{max_pixels:,} pixels in all.")
+                raise PreprocessError(
+                    f"The picture is {width:,} x {height:,} pixels; the limit is {max_pixels:,} pixels in all."
+                )
             if max(width, height) > MAX_ASPECT * min(width, height):
-                raise PreprocessError(f"The picture is {width:,} x {height:,} pixels: too long and thin "
-                                      f"to show one thing.")
+                raise PreprocessError(
+                    f"The picture is {width:,} x {height:,} pixels: too long and thin to show one thing."
+                )
             image.load()
             return _normalise(image)
     except PreprocessError:
@@ -92,7 +70,7 @@ def decode_image(data: bytes, formats: tuple[str, ...] = UPLOAD_FORMATS,
         raise PreprocessError(f"This is not a picture this app can read ({', '.join(formats)}).") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PreprocessError(f"The picture has too many pixels to open safely; the limit is {max_pixels:,}.") from None
-    except Exception:  # noqa: BLE001 - a damaged file can make any decoder raise anything
+    except Exception:
         raise PreprocessError("The picture is damaged or truncated and cannot be read.") from None
 
 
@@ -127,7 +105,7 @@ def read_canvas(state: object) -> Image.Image | None:
     unreadable = PreprocessError("The drawing could not be read. Clear the canvas and draw again.")
     if not isinstance(value, str) or not value.startswith(CANVAS_PREFIX):
         raise unreadable
-    encoded = value[len(CANVAS_PREFIX):]
+    encoded = value[len(CANVAS_PREFIX) :]
     if len(encoded) > CANVAS_MAX_BYTES * 4 // 3 + 4:
         raise PreprocessError("The drawing is larger than a canvas sends. Clear the canvas and draw again.")
     try:
@@ -135,26 +113,3 @@ def read_canvas(state: object) -> Image.Image | None:
     except (binascii.Error, ValueError):
         raise unreadable from None
     return decode_image(data, formats=("PNG",), max_pixels=CANVAS_MAX_SIDE * CANVAS_MAX_SIDE)
-
-
-def prepare_photo(image: Image.Image) -> torch.Tensor | None:
-    """A picture of one piece of clothing -> (1, 1, 28, 28) in [0, 1] as in Fashion-MNIST: gray,
-    the item light on a dark background, fitted into 28x28 keeping its aspect ratio, centred.
-    None when the picture is one flat colour (nothing to classify)."""
-    if image.mode in ("RGBA", "LA", "PA", "P"):
-        # Product shots with a transparent background: put them on white, as photographed.
-        image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
-    gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:  # a light background: Fashion-MNIST's items are light on black
-        gray = 1.0 - gray
-        border = 1.0 - border
-    gray = np.clip(gray - np.median(border), 0.0, 1.0)
-    mask = gray > 0.05
-    if not mask.any():
-        return None
-    _, item = crop_and_fit(gray, mask, 28)
-    frame = torch.zeros(28, 28)
-    top, left = (28 - item.shape[0]) // 2, (28 - item.shape[1]) // 2
-    frame[top:top + item.shape[0], left:left + item.shape[1]] = torch.from_numpy(item)
-    return frame[None, None]

@@ -1,0 +1,57 @@
+"""What every page needs of the server: its settings, the one job manager and the model catalog
+that all sessions share, and who the student in this browser tab is."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import streamlit as st
+
+from mnistcore.catalog import Catalog
+from mnistcore.errors import MnistcoreError
+from mnistcore.history import History
+from mnistcore.jobs import JobLimits, JobManager
+from mnistcore.settings import Settings
+
+
+def settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except MnistcoreError as exc:  # a teacher's typo in an MNISTCORE_* variable
+        st.error(f"The server is not set up right: {exc}")
+        st.stop()
+
+
+@st.cache_resource
+def job_manager() -> JobManager:
+    """One per server, shared by every session: the queue is the whole class's. StorageError
+    when the runs folder cannot be used; that is not cached, so the next page view tries again."""
+    s = Settings.from_env()  # checked on every page by the entry script before this runs
+    return JobManager(History(s.history_path), s.models_dir, JobLimits.from_settings(s))
+
+
+def training_queue() -> JobManager | None:
+    """The job manager, or None when the server cannot write its runs folder (or a setting is
+    wrong, which ``settings`` reports)."""
+    try:
+        return job_manager()
+    except MnistcoreError:
+        return None
+
+
+def catalog() -> Catalog:
+    manager = training_queue()
+    s = settings()
+    return Catalog(s.saved_dir, manager.history if manager else None, s.saved_per_student)
+
+
+def student_id() -> str:
+    """Who is using this browser tab, kept in the URL (``?student=...``) so that a reload or a
+    return to the page finds the same runs. Not a login: anyone with the link sees the runs."""
+    token = st.session_state.get("student") or st.query_params.get("student", "")
+    if not re.fullmatch(r"[0-9a-f]{16}", token):
+        token = secrets.token_hex(8)
+    st.session_state.student = token
+    st.query_params["student"] = token
+    return token

@@ -1,0 +1,110 @@
+"""Widgets the pages share: the model picker, models and what they compute on a whole test split
+(loaded once for every session, keyed by the model file's version), and how a prediction is
+shown. Layout only; the work is in mnistcore."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+from torch import nn
+
+from mnistcore.catalog import ModelEntry
+from mnistcore.charts import probability_bars
+from mnistcore.checkpoints import load_checkpoint
+from mnistcore.data import load_split
+from mnistcore.display import enlarge
+from mnistcore.errors import MnistcoreError
+from mnistcore.evaluation import Evaluation, evaluate
+from mnistcore.explore import class_counts, mean_images
+from mnistcore.inference import Prediction
+from mnistcore.inside import top_confidences
+from pages.server import catalog, student_id
+
+
+@st.cache_resource(max_entries=32, show_spinner="Loading the model ...")
+def model_at(path: str, modified_ns: int) -> nn.Module:
+    # Keyed by modification time too, so a re-saved model is loaded afresh.
+    return load_checkpoint(path)[0]
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating on the 10,000 test images ...")
+def evaluation_at(path: str, modified_ns: int, dataset: str) -> Evaluation:
+    test = load_split(dataset, "test")
+    return evaluate(model_at(path, modified_ns), test.images, test.labels)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def confidences_at(path: str, modified_ns: int, dataset: str) -> np.ndarray:
+    return top_confidences(model_at(path, modified_ns), dataset)
+
+
+@st.cache_data(show_spinner="Reading the dataset ...")
+def dataset_overview(dataset: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Its class counts per split and each class's mean training image."""
+    return class_counts(dataset), mean_images(dataset)
+
+
+def _computed(entry: ModelEntry, compute, *args):
+    """``compute(path, version, *args)`` for the entry's file, or a message and the page stops."""
+    try:
+        return compute(str(entry.path), entry.path.stat().st_mtime_ns, *args)
+    except MnistcoreError as exc:
+        reason = str(exc)
+    except OSError:  # its text names a server path
+        reason = "Its file cannot be read."
+    st.error(f"The model {entry.name} cannot be used. {reason}")
+    st.stop()
+
+
+def load_model(entry: ModelEntry) -> nn.Module:
+    return _computed(entry, model_at)
+
+
+def evaluation_of(entry: ModelEntry) -> Evaluation:
+    """The model's answers on its whole test split, computed once per model for every session."""
+    return _computed(entry, evaluation_at, entry.dataset)
+
+
+def confidences_of(entry: ModelEntry, dataset: str) -> np.ndarray:
+    """The model's confidence on the first test images of ``dataset``, once per model for every session."""
+    return _computed(entry, confidences_at, dataset)
+
+
+def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn", prefer: str | None = None) -> ModelEntry:
+    """A model of ``dataset`` (any when None); to begin with, the first ``arch`` one, of the
+    ``prefer`` dataset when given."""
+    viewer = student_id()
+    models = catalog().offered(dataset, viewer)
+    if not models:
+        st.error("No models were found. The teacher can run `make checkpoints`, or train one on the Train page.")
+        st.stop()
+    names = [m.name for m in models]
+    default = next((i for i, m in enumerate(models) if m.card.arch == arch and prefer in (None, m.dataset)), 0)
+    name = st.selectbox(
+        label,
+        names,
+        index=default,
+        key=key,
+        format_func=lambda n: models[names.index(n)].title(viewer) if n in names else n,
+    )
+    return models[names.index(name)] if name in names else models[default]  # a made-up name: the default
+
+
+def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: str) -> None:
+    """The answer, its confidence, the ten bars, and the 28x28 image the model was given."""
+    top, seen = st.columns([3, 1])
+    with top:
+        st.metric(
+            "Prediction",
+            prediction.label,
+            f"{prediction.confidence:.0%} confident",
+            delta_color="off",
+            delta_arrow="off",
+        )
+        if prediction.confidence < 0.5:
+            st.caption("The model is unsure: no class gets half of the probability.")
+    with seen:
+        st.image(enlarge(model_input, 112), caption=caption)
+    # Static: the bars carry their own labels, and it redraws after every stroke, so the
+    # browser is spared plotly's hover and zoom layers (a class of laptops draws at once).
+    st.plotly_chart(probability_bars(prediction.probabilities, prediction.classes), config={"staticPlot": True})
