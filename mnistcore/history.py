@@ -209,11 +209,14 @@ class History:
             args += list(status)
         return [_job(r) for r in self._read(sql + " ORDER BY id", args)]
 
+    def queue(self) -> list[int]:
+        """The waiting jobs, the next to start first."""
+        return [r["id"] for r in self._read("SELECT id FROM jobs WHERE status = ? ORDER BY id", (Status.QUEUED,))]
+
     def queue_position(self, job_id: int) -> int:
         """1 for the next job to start; 0 when the job is not waiting."""
-        rows = self._read("SELECT id FROM jobs WHERE status = ? ORDER BY id", (Status.QUEUED,))
-        ids = [r["id"] for r in rows]
-        return ids.index(job_id) + 1 if job_id in ids else 0
+        queue = self.queue()
+        return queue.index(job_id) + 1 if job_id in queue else 0
 
     def start_job(self, job_id: int) -> None:
         with self._write() as db:

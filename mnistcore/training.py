@@ -244,6 +244,8 @@ def train(
     stop: threading.Event | None = None,
     device: torch.device | None = None,
 ) -> Iterator[Event]:
+    """Train ``configs`` in lockstep on the same batches, yielding ``Progress`` within each epoch,
+    ``EpochEnd`` after it and ``Finished`` last. ``stop`` ends it at the next batch."""
     configs = [configs] if isinstance(configs, TrainConfig) else list(configs)
     _check_lockstep(configs)
     first = configs[0]

@@ -12,6 +12,7 @@ from mnistcore.presets import (
     FIRST_PRESET,
     LEARNING_RATES,
     MAX_EPOCHS,
+    MAX_SEED,
     PRESETS,
     TRAIN_SIZES,
     TrainForm,
@@ -69,18 +70,19 @@ with controls:
         st.number_input(
             "Early-stopping patience (0: off)",
             0,
-            60,
+            MAX_EPOCHS,
             key="train_patience",
             help="Stop after this many epochs without a better validation loss.",
         )
-        st.number_input("Seed", 0, 10_000, key="train_seed")
+        st.number_input("Seed", 0, MAX_SEED, key="train_seed")
         st.toggle("Augment (random shift, rotation, scale, stroke)", key="train_augment")
 
     form = TrainForm.from_values(
         {key[len("train_") :]: value for key, value in st.session_state.items() if str(key).startswith("train_")}
     )
+    pair, too_long = None, False
     try:
-        pair, too_long = form.configs(), False
+        pair = form.configs()
         st.caption(
             f"With and without dropout this takes {describe(manager.check_budget(pair))}, once it "
             f"starts; without dropout only, {describe(manager.estimate(pair[:1]))}."

@@ -33,7 +33,7 @@ def test_round_trip_gives_the_same_predictions_and_the_card(tmp_path, trained):
     )
     model, card = load_checkpoint(path)
     x = data.val.images[:16].unsqueeze(1).float() / 255
-    assert torch.allclose(model(x), result.model.eval()(x))
+    assert torch.allclose(model(x), result.model.eval().cpu()(x))  # trained on whatever device there is
     assert not model.training
     assert card.arch == "cnn" and card.dropout == 0.25 and card.dataset == "mnist"
     assert card.best_epoch == result.best_epoch and card.test_accuracy == 0.9

@@ -46,9 +46,10 @@ def test_evaluate_in_batches_gives_the_whole_splits_loss_and_answers(tiny_data):
     result = run_to_end(train(TrainConfig(dataset="mnist", epochs=1, batch_size=32), data=tiny_data)).results[0]
     images, labels = tiny_data.val.images, tiny_data.val.labels
     ev = evaluate(result.model, images, labels, batch_size=64)
+    device = next(result.model.parameters()).device  # trained on whatever device there is
     with torch.no_grad():
-        logits = result.model(images.unsqueeze(1).float() / 255)
-    assert ev.loss == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-5)
+        logits = result.model(images.unsqueeze(1).float().to(device) / 255).cpu()
+    assert ev.loss == pytest.approx(torch.nn.functional.cross_entropy(logits, labels).item(), rel=1e-5, abs=1e-6)
     assert ev.predictions.tolist() == logits.argmax(1).tolist()
     assert ev.probabilities.shape == (200, 10)
     np.testing.assert_allclose(ev.probabilities.sum(1), 1, rtol=1e-5)
