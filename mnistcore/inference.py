@@ -1,5 +1,5 @@
-"""From what a user shows a model to its ten class probabilities: the same path for the
-canvas, an uploaded file, a test image, and the CLI's ``predict``."""
+"""A model's answer for one input, its ten class probabilities, the same for the canvas, an
+upload, a test image and the CLI's ``predict``; and test images to show a model."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Where the app keeps its files and the limits a teacher can change, read once from the
-environment (``MNISTCORE_*``) and checked there: a bad value stops the server with a message
-naming the variable, rather than surfacing later as a strange failure."""
+"""Every path the app uses (the repository, the data, the runs, the saved models) and every
+limit a teacher can change, from the environment (``MNISTCORE_*``), checked as it is read: a
+bad value is reported naming the variable (on every page, and by the CLI), rather than
+surfacing later as a strange failure. The CLI, the workers and the pages all ask here."""
 
 from __future__ import annotations
 
