@@ -4,7 +4,7 @@ from pages.server import settings, student_id, training_queue
 
 st.set_page_config(page_title="How small networks read handwriting", page_icon="✍️", layout="wide")
 settings()  # a teacher's typo in an MNISTCORE_* variable is shown on every page, naming it
-student_id()  # on every page, so a reload anywhere keeps this student's runs
+student_id()  # on every page, so a reload anywhere keeps this student's runs (and says when a code was bad)
 training_queue()  # started by the first visitor to any page: queued runs resume after a restart
 for key in [k for k in st.session_state if str(k).startswith("train_")]:
     # Streamlit forgets a page's widget values when you leave it; re-saving them here keeps the
@@ -28,5 +28,6 @@ st.navigation(
         "About": [
             st.Page("pages/home.py", title="About this lab", icon=":material/school:"),
         ],
-    }
+    },
+    position="top",  # no sidebar: on a tablet the whole width is the page's
 ).run()

@@ -25,7 +25,7 @@ from mnistcore.checkpoints import load_checkpoint
 from mnistcore.image_reader import read_canvas
 from mnistcore.inference import classify
 from mnistcore.preprocess import drawing_steps
-from tests.e2e.browser import CHROMIUM_ARGS, chromium, serve_app
+from tests.e2e.browser import CHROMIUM_ARGS, PAD, chromium, serve_app
 
 DRAWINGS = 300
 
@@ -41,7 +41,7 @@ def canvas_state(rng: np.random.Generator) -> dict:
         draw.line([tuple(p) for p in points], fill=(255, 255, 255, 255), width=20, joint="curve")
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
-    return {"drawing": {"data": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}}
+    return {"drawing": "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()}
 
 
 def latency(model, states: list[dict]) -> np.ndarray:
@@ -63,7 +63,7 @@ def time_to_interactive() -> float:
         with serve_app(Path(folder)) as url:
             page = browser.new_page()
             page.goto(url)
-            page.locator("canvas.upper-canvas").wait_for(timeout=60_000)
+            page.locator(PAD).wait_for(timeout=60_000)
             page.get_by_text("Draw a digit to see what the network thinks it is.").wait_for(timeout=60_000)
             ready = time.perf_counter() - started
         browser.close()

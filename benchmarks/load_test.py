@@ -23,7 +23,7 @@ from playwright.async_api import async_playwright, expect
 from mnistcore.history import History
 from mnistcore.presets import PRESETS
 from mnistcore.settings import ROOT
-from tests.e2e.browser import CHROMIUM_ARGS, ONE, SERVERS, SEVEN, ZERO, rss_mb, serve_app
+from tests.e2e.browser import CHROMIUM_ARGS, ONE, PAD, SERVERS, SEVEN, ZERO, rss_mb, serve_app
 
 STROKES = {"1": ONE, "7": SEVEN, "0": ZERO}
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -107,7 +107,7 @@ def along(stroke, n: int) -> list[tuple[float, float]]:
 
 async def draw(page, strokes) -> None:
     """Each stroke at a hand's pace: STROKE_SECONDS from pen down to pen up."""
-    box = await page.locator("canvas.upper-canvas").bounding_box()
+    box = await page.locator(PAD).bounding_box()
     for stroke in strokes:
         points = along(stroke, int(STROKE_SECONDS * 60))
         await page.mouse.move(box["x"] + points[0][0], box["y"] + points[0][1])

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from .data import DATASETS
 from .errors import CheckpointError
-from .models import ARCHS
+from .models import ARCH_NAMES, ARCHS
 from .status import Status
 from .training import TrainConfig, config_from_dict
 
@@ -163,4 +163,6 @@ class ModelCard:
 
     @property
     def label(self) -> str:
-        return f"{self.arch}, dropout {self.dropout:g}" if self.dropout else f"{self.arch}, no dropout"
+        """The network and its dropout: "convolutional network, with dropout 0.3"."""
+        dropout = f"with dropout {self.dropout:g}" if self.dropout else "without dropout"
+        return f"{ARCH_NAMES[self.arch]}, {dropout}"

@@ -20,6 +20,7 @@ from .cards import ModelCard
 from .checkpoints import load_checkpoint, save_checkpoint
 from .errors import CheckpointError, StorageError
 from .history import History
+from .models import ARCH_NAMES
 from .settings import SHIPPED_DIR
 from .snapshots import load_snapshots, save_snapshots
 
@@ -45,11 +46,17 @@ class ModelEntry:
     def dataset(self) -> str:
         return self.card.dataset
 
+    @property
+    def label(self) -> str:
+        """The plain name first, the file's second: "Convolutional network (mnist-cnn)"."""
+        return f"{ARCH_NAMES[self.card.arch].capitalize()} ({self.name})"
+
     def title(self, viewer: str | None = None) -> str:
+        """As the model picker shows it: "Convolutional network (mnist-cnn): 99.4% right"."""
         accuracy = self.card.test_accuracy
-        score = f", test accuracy {accuracy:.1%}" if accuracy is not None else ""
+        score = f": {accuracy:.1%} right" if accuracy is not None else ""
         whose = "" if self.shipped else ", yours" if self.owner == viewer else ", a classmate's"
-        return f"{self.name} ({self.card.arch}{score}{whose})"
+        return f"{self.label[:-1]}{whose}){score}"
 
 
 def check_name(raw: str) -> str:

@@ -1,20 +1,50 @@
 """Plotly figures the pages show. Built here, not in the pages, so they are tested without a
-browser and the CLI or a report can reuse them."""
+browser and the CLI or a report can reuse them. Every figure keeps its axis labels inside it
+(automargins) and its legend above the plot, where it never covers an axis."""
 
 from __future__ import annotations
 
+import math
+
+# pandas now, not on plotly's first use from whichever session's thread builds a figure first:
+# two at once saw it half-imported ("partially initialized module 'pandas'").
 import numpy as np
+import pandas  # noqa: F401
 import plotly.graph_objects as go
+from plotly.colors import qualitative
 
 HIGHLIGHT = "#e4572e"
 MUTED = "#9aa5b1"
+# Twelve colours that stay apart from each other: a dozen runs overlaid are told apart.
+PALETTE = ("#1f77b4", "#e4572e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", *qualitative.Dark2[:6])
+LEGEND_ROW = 24  # px a row of legend entries takes above the plot
+
+
+def _layout(fig: go.Figure, height: int, legend: list[str] | tuple[str, ...] = (), **axes) -> go.Figure:
+    """Margins, axis labels kept inside (automargin), and a legend of ``legend``'s entries
+    above the plot, its height added to the figure's so the plot keeps its size however many
+    entries there are: five to a row when they are short, two when they are long."""
+    per_row = 5 if max(map(len, legend), default=0) <= 12 else 2
+    rows = math.ceil(len(legend) / per_row) if len(legend) > 1 else 0
+    for axis in axes.values():
+        axis.setdefault("automargin", True)
+    fig.update_layout(
+        height=height + rows * LEGEND_ROW,
+        margin=dict(l=10, r=10, t=10 + rows * LEGEND_ROW, b=10),
+        showlegend=rows > 0,
+        legend=dict(orientation="h", x=0, y=1, yanchor="bottom", entrywidthmode="fraction", entrywidth=1 / per_row),
+        **axes,
+    )
+    return fig
 
 
 def probability_bars(
-    probabilities: np.ndarray, classes: tuple[str, ...], height: int = 300, horizontal: bool = False
+    probabilities: np.ndarray, classes: tuple[str, ...], height: int = 300, horizontal: bool | None = None
 ) -> go.Figure:
-    """The ten class probabilities as bars, the top one highlighted; ``horizontal`` for a
-    narrow column, where ten class names side by side would not fit."""
+    """The ten class probabilities as bars, the top one highlighted. Horizontal (``None``: when
+    the class names are words, not digits), where ten names side by side would run together."""
+    if horizontal is None:
+        horizontal = max(len(c) for c in classes) > 2
     top = int(np.argmax(probabilities))
     values, names = [float(p) for p in probabilities], list(classes)
     fig = go.Figure(
@@ -32,14 +62,9 @@ def probability_bars(
     class_axis = dict(type="category", tickangle=0)
     if horizontal:
         class_axis["autorange"] = "reversed"  # the first class on top, as in a list
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        showlegend=False,
-        xaxis=value_axis if horizontal else class_axis,
-        yaxis=class_axis if horizontal else value_axis,
+    return _layout(
+        fig, height, xaxis=value_axis if horizontal else class_axis, yaxis=class_axis if horizontal else value_axis
     )
-    return fig
 
 
 def model_comparison(rows: list[tuple[str, np.ndarray]], classes: tuple[str, ...], height: int = 320) -> go.Figure:
@@ -50,23 +75,20 @@ def model_comparison(rows: list[tuple[str, np.ndarray]], classes: tuple[str, ...
                 name=name,
                 x=list(classes),
                 y=[float(p) for p in probabilities],
+                marker_color=PALETTE[i % len(PALETTE)],
                 hovertemplate=f"{name}<br>%{{x}}: %{{y:.1%}}<extra></extra>",
             )
-            for name, probabilities in rows
+            for i, (name, probabilities) in enumerate(rows)
         ]
     )
-    fig.update_layout(
-        barmode="group",
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(barmode="group")
+    return _layout(
+        fig,
+        height,
+        legend=[name for name, _ in rows],
         yaxis=dict(range=[0, 1.05], tickformat=".0%", title="probability"),
         xaxis=dict(type="category"),
-        legend=dict(orientation="h", y=1.12),
     )
-    return fig
-
-
-PALETTE = ("#1f77b4", "#e4572e", "#2ca02c", "#9467bd", "#8c564b", "#17becf", "#bcbd22", "#7f7f7f")
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -74,10 +96,17 @@ def _rgba(hex_colour: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def loss_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None, height: int = 380) -> go.Figure:
-    """Train loss solid, validation loss dashed, one colour per run; the gap between them
-    shaded; the best epoch so far (the one early stopping keeps) starred. ``series`` holds
-    (label, epoch rows as the history gives them)."""
+def _epoch_axis(epochs: int | None) -> dict:
+    return dict(title="epoch", range=[0.5, epochs + 0.5] if epochs else None)
+
+
+def loss_curves(
+    series: list[tuple[str, list[dict]]], epochs: int | None = None, height: int = 360, log_y: bool = False
+) -> go.Figure:
+    """Training loss solid, validation loss dashed, one colour per run, the gap between them
+    shaded, the best epoch so far (the one early stopping keeps) starred. Hovering an epoch
+    shows every run's numbers there. ``series`` holds (label, epoch rows as the history gives
+    them); the legend has one entry per run."""
     fig = go.Figure()
     for i, (label, rows) in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
@@ -85,47 +114,48 @@ def loss_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None,
         fig.add_scatter(
             x=x,
             y=[r["train_loss"] for r in rows],
-            name=f"{label}: train",
+            name=f"{label}: training",
+            showlegend=False,
             mode="lines+markers",
             line=dict(color=colour),
             marker=dict(size=5),
             legendgroup=label,
+            hovertemplate="training %{y:.3f}",
         )
         fig.add_scatter(
             x=x,
             y=[r["val_loss"] for r in rows],
-            name=f"{label}: validation",
+            name=label,
             mode="lines+markers",
             line=dict(color=colour, dash="dash"),
             marker=dict(size=5),
             legendgroup=label,
             fill="tonexty",
             fillcolor=_rgba(colour, 0.12),
+            hovertemplate="validation %{y:.3f}",
         )
         best_row = next((r for r in reversed(rows) if r["is_best"]), None)
         if best_row is not None:
-            best = best_row["epoch"]
             fig.add_scatter(
-                x=[best],
+                x=[best_row["epoch"]],
                 y=[best_row["val_loss"]],
-                name=f"{label}: best epoch {best}",
+                name=f"{label}: best epoch",
+                showlegend=False,
                 mode="markers",
                 legendgroup=label,
                 marker=dict(symbol="star", size=16, color=colour, line=dict(color="black", width=1)),
+                hovertemplate="best epoch so far",
             )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        hovermode="x unified",
-        xaxis=dict(title="epoch", range=[0.5, (epochs or 1) + 0.5] if epochs else None),
-        # Not from zero: the upturn of the validation loss is what the class should see.
-        yaxis=dict(title="loss (cross-entropy)", range=None if any(r for _, r in series) else [0, 1]),
-        legend=dict(orientation="h", y=-0.2),
-    )
-    return fig
+    # Not from zero: the upturn of the validation loss is what the class should see.
+    loss_axis = dict(title="loss" + (" (log scale)" if log_y else ""), type="log" if log_y else "linear")
+    if not any(rows for _, rows in series):
+        loss_axis["range"] = [-1, 0] if log_y else [0, 1]
+    fig.update_layout(hovermode="x unified")
+    return _layout(fig, height, legend=[label for label, _ in series], xaxis=_epoch_axis(epochs), yaxis=loss_axis)
 
 
-def accuracy_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None, height: int = 260) -> go.Figure:
+def accuracy_curves(series: list[tuple[str, list[dict]]], epochs: int | None = None, height: int = 240) -> go.Figure:
+    """Validation accuracy, one line per run, in the loss chart's colours."""
     fig = go.Figure()
     lowest = min((r["val_accuracy"] for _, rows in series for r in rows), default=0.5)
     for i, (label, rows) in enumerate(series):
@@ -136,16 +166,16 @@ def accuracy_curves(series: list[tuple[str, list[dict]]], epochs: int | None = N
             mode="lines+markers",
             line=dict(color=PALETTE[i % len(PALETTE)]),
             marker=dict(size=5),
+            hovertemplate="%{y:.1%}",
         )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=30, b=10),
-        hovermode="x unified",
-        xaxis=dict(title="epoch", range=[0.5, (epochs or 1) + 0.5] if epochs else None),
+    fig.update_layout(hovermode="x unified")
+    return _layout(
+        fig,
+        height,
+        legend=[label for label, _ in series],
+        xaxis=_epoch_axis(epochs),
         yaxis=dict(title="validation accuracy", tickformat=".0%", range=[max(0.0, min(lowest, 0.9) - 0.05), 1.0]),
-        legend=dict(orientation="h", y=-0.3),
     )
-    return fig
 
 
 def confusion_matrix(
@@ -187,15 +217,15 @@ def confusion_matrix(
             y1=selected[0] + 0.5,
             line=dict(color=HIGHLIGHT, width=3),
         )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        clickmode="event+select",
-        dragmode=False,
-        xaxis=dict(title="the model answered", type="category", tickangle=-30, automargin=True),
+    fig.update_layout(clickmode="event+select", dragmode=False)
+    return _layout(
+        fig,
+        height,
+        # Upright class names: slanted ones run into each other once a column is narrower than
+        # "T-shirt/top" (a tablet, a laptop).
+        xaxis=dict(title="the model answered", type="category", tickangle=0 if max(map(len, labels)) <= 2 else -90),
         yaxis=dict(title="true class", type="category", autorange="reversed"),
     )
-    return fig
 
 
 def clicked_cell(points: object, classes: int = 10) -> tuple[int, int] | None:
@@ -226,13 +256,12 @@ def per_class_accuracy(accuracy: np.ndarray, classes: tuple[str, ...], height: i
             hovertemplate="%{x}: %{y:.1%} right<extra></extra>",
         )
     )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
+    return _layout(
+        fig,
+        height,
         yaxis=dict(range=[max(0.0, float(accuracy.min()) - 0.1), 1.05], tickformat=".0%", title="accuracy"),
         xaxis=dict(type="category"),
     )
-    return fig
 
 
 def probability_spread(samples: np.ndarray, classes: tuple[str, ...], height: int = 320) -> go.Figure:
@@ -253,14 +282,12 @@ def probability_spread(samples: np.ndarray, classes: tuple[str, ...], height: in
             for i, c in enumerate(classes)
         ]
     )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        showlegend=False,
+    return _layout(
+        fig,
+        height,
         yaxis=dict(range=[-0.02, 1.02], tickformat=".0%", title="probability"),
         xaxis=dict(type="category"),
     )
-    return fig
 
 
 def probability_lines(
@@ -275,20 +302,20 @@ def probability_lines(
                 y=probabilities[:, i],
                 name=c,
                 mode="lines+markers",
-                line=dict(width=4 if i == int(final.argmax()) else 1.5),
+                line=dict(width=4 if i == int(final.argmax()) else 1.5, color=PALETTE[i % len(PALETTE)]),
                 hovertemplate=f"{c}, epoch %{{x}}: %{{y:.1%}}<extra></extra>",
             )
             for i, c in enumerate(classes)
         ]
     )
-    fig.update_layout(
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
-        hovermode="x",
+    fig.update_layout(hovermode="x")
+    return _layout(
+        fig,
+        height,
+        legend=classes,
         yaxis=dict(range=[0, 1.02], tickformat=".0%", title="probability"),
         xaxis=dict(title="epoch", dtick=1 if len(epochs) <= 30 else None),
     )
-    return fig
 
 
 def confidence_histogram(series: list[tuple[str, np.ndarray]], height: int = 300) -> go.Figure:
@@ -306,12 +333,11 @@ def confidence_histogram(series: list[tuple[str, np.ndarray]], height: int = 300
             for i, (label, values) in enumerate(series)
         ]
     )
-    fig.update_layout(
-        barmode="overlay",
-        height=height,
-        margin=dict(l=10, r=10, t=10, b=10),
+    fig.update_layout(barmode="overlay")
+    return _layout(
+        fig,
+        height,
+        legend=[label for label, _ in series],
         xaxis=dict(title="confidence in the top answer", tickformat=".0%", range=[0, 1.0]),
         yaxis=dict(title="% of images"),
-        legend=dict(orientation="h", y=1.12),
     )
-    return fig

@@ -31,7 +31,7 @@ def cmd_train(args) -> None:
     test = load_split(config.dataset, "test")  # now: a missing or damaged file fails before training
     show_bar = sys.stderr.isatty() and not args.json
     if not args.json:
-        print(f"Training {config.label} on {config.dataset} for up to {config.epochs} epochs")
+        print(f"Training the {config.arch} {config.label} on {config.dataset} for up to {config.epochs} epochs")
         print(f"{'epoch':>5} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'seconds':>8}")
     for event in train(config):
         if isinstance(event, Progress) and show_bar:

@@ -182,6 +182,11 @@ class History:
         except sqlite3.Error as exc:
             raise StorageError(STORAGE_MESSAGE.format(what="read")) from exc
 
+    # The class's other tables (names, drawings, suggestions) live in this same file, written
+    # and read the same way.
+    write = _write
+    read = _read
+
     # --- jobs -----------------------------------------------------------------------------
 
     def add_job(self, owner: str, title: str, configs: Sequence[TrainConfig]) -> int:

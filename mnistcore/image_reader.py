@@ -96,11 +96,8 @@ def read_canvas(state: object) -> Image.Image | None:
     key), or None when nothing is drawn. The state arrives in a websocket message anyone can
     forge, so it is checked like an upload, and more strictly: a PNG data: URL, no larger than
     a canvas."""
-    drawing = state.get("drawing") if isinstance(state, Mapping) else None
-    if not drawing:
-        return None
-    value = drawing.get("data") if isinstance(drawing, Mapping) else ""
-    if value is None:
+    value = state.get("drawing") if isinstance(state, Mapping) else None
+    if not value:
         return None
     unreadable = PreprocessError("The drawing could not be read. Clear the canvas and draw again.")
     if not isinstance(value, str) or not value.startswith(CANVAS_PREFIX):

@@ -12,6 +12,8 @@ from torch import nn
 from .data import get_spec, load_split
 from .evaluation import as_input, predict_probabilities
 
+UNSURE_BELOW = 0.6
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -29,6 +31,11 @@ class Prediction:
     @property
     def confidence(self) -> float:
         return float(self.probabilities.max())
+
+    @property
+    def unsure(self) -> bool:
+        """Less than this much on its answer: worth saying so, whatever the answer is."""
+        return self.confidence < UNSURE_BELOW
 
 
 def classify(model: nn.Module, x: torch.Tensor, dataset: str) -> Prediction:

@@ -78,6 +78,7 @@ class JobManager:
         self._workers: dict[int, subprocess.Popen] = {}
         self._ended: dict[int, tuple[Status, str]] = {}  # job -> (status, message) not yet recorded
         self._lock = threading.Lock()
+        self._submitting = threading.Lock()
         self._wake = threading.Event()
         self._closed = False
         self._failing: str | None = None  # the scheduler's last error, logged once
@@ -108,12 +109,17 @@ class JobManager:
         if not configs or len(configs) > 2 or len({bool(c.dropout) for c in configs}) < len(configs):
             raise ValueError("a run trains one model, or one without and one with dropout")
         self.check_budget(configs)
-        waiting = self.history.jobs(owner=owner, status=(Status.QUEUED,))
-        if len(waiting) >= self.limits.max_queued_per_owner:
-            raise QueueFull(f"You already have {len(waiting)} runs waiting; stop one or wait for it to start.")
-        if len(self.history.jobs(status=(Status.QUEUED,))) >= self.limits.max_queued:
-            raise QueueFull("The class queue is full; try again when a run has finished.")
-        job_id = self.history.add_job(owner, title, configs)
+        with self._submitting:  # a student's double click, or two tabs: checked and queued as one
+            same = self.same_as_active(owner, configs)
+            if same is not None:
+                where = "training" if same.status == Status.RUNNING else "waiting in the queue"
+                raise LimitError(f"This run is already {where}: run {same.id}, shown on this page.")
+            waiting = self.history.jobs(owner=owner, status=(Status.QUEUED,))
+            if len(waiting) >= self.limits.max_queued_per_owner:
+                raise QueueFull(f"You already have {len(waiting)} runs waiting; cancel one or wait for it to start.")
+            if len(self.history.jobs(status=(Status.QUEUED,))) >= self.limits.max_queued:
+                raise QueueFull("The class queue is full; try again when a run has finished.")
+            job_id = self.history.add_job(owner, title, configs)
         self._wake.set()
         try:
             self._prune(owner)
@@ -129,6 +135,13 @@ class JobManager:
                 if run.checkpoint and not job.active:
                     delete_checkpoint(self.models_dir / f"{run.name}.pt")
                     self.history.set_run(run.id, checkpoint=None)
+
+    def same_as_active(self, owner: str, configs: Sequence[TrainConfig]) -> JobRecord | None:
+        """The student's waiting or training job that trains exactly ``configs``, if any."""
+        for job in self.jobs(owner=owner):
+            if job.active and [run.config for run in self.history.runs(job.id)] == list(configs):
+                return job
+        return None
 
     def stop(self, job_id: int, owner: str | None = None) -> None:
         """A queued job is cancelled; a running one stops at its next batch and keeps its best
@@ -256,3 +269,16 @@ class JobManager:
                 wait = POLL_SECONDS
             self._wake.wait(wait)
             self._wake.clear()
+
+
+def job_to_watch(jobs: Sequence[JobRecord], pinned: int | None = None) -> JobRecord | None:
+    """Which of a student's jobs their Train page shows: the one they picked, else the one
+    training, else the next to train, else the newest."""
+    by_id = {job.id: job for job in jobs}
+    if pinned in by_id:
+        return by_id[pinned]
+    for status in (Status.RUNNING, Status.QUEUED):
+        waiting_or_running = [job for job in jobs if job.status == status]
+        if waiting_or_running:
+            return waiting_or_running[0]
+    return jobs[-1] if jobs else None

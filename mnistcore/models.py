@@ -10,15 +10,17 @@ import torch.nn.functional as F
 from torch import nn
 
 ARCHS = ("logreg", "mlp", "cnn")
+# Plain words first, the technical name second: the class reads these.
 ARCH_TITLES = {
-    "logreg": "Logistic regression (784 -> 10)",
-    "mlp": "MLP 784-256-128-64-10",
-    "cnn": "CNN (two conv layers)",
+    "logreg": "Simple one-layer model (logistic regression)",
+    "mlp": "Layered network (MLP 784-256-128-64-10)",
+    "cnn": "Convolutional network (CNN)",
 }
+ARCH_NAMES = {"logreg": "simple one-layer model", "mlp": "layered network", "cnn": "convolutional network"}
 ARCH_SUMMARIES = {
-    "logreg": "one linear layer: 784 pixels to 10 scores",
-    "mlp": "784-256-128-64-10 with ReLU, dropout after each hidden layer",
-    "cnn": "two 5x5 convolution blocks and a small dense head",
+    "logreg": "one weight per pixel and class: ten stencils, the best fit wins",
+    "mlp": "784 pixels into layers of 256, 128 and 64 units, then 10 answers; dropout after each hidden layer",
+    "cnn": "5x5 pattern detectors slid over the picture in two rounds, then a small layered network",
 }
 
 

@@ -31,11 +31,23 @@ class DrawingSteps:
     ink: np.ndarray  # the whole drawing, as ink
     cropped: np.ndarray  # the ink's bounding box
     boxed: np.ndarray  # scaled to fit 20x20
-    centred: np.ndarray  # 28x28, centre of mass in the middle: the model's input
+    model_input: np.ndarray  # 28x28: centred by mass as in MNIST, or the whole picture shrunk
+    recentred: bool = True  # False: MNIST's recipe was switched off, cropped and boxed are unused
 
     def as_input(self) -> torch.Tensor:
         """The model's input, (1, 1, 28, 28) in [0, 1]."""
-        return torch.from_numpy(self.centred)[None, None]
+        return torch.from_numpy(self.model_input)[None, None]
+
+    def shown(self) -> list[tuple[str, np.ndarray]]:
+        """The steps a student sees, named."""
+        if not self.recentred:
+            return [("Your ink", self.ink), ("Shrunk to 28x28 as it is", self.model_input)]
+        return [
+            ("Your ink", self.ink),
+            ("Cropped to the ink", self.cropped),
+            ("Scaled into 20x20", self.boxed),
+            ("Centred by mass in 28x28", self.model_input),
+        ]
 
 
 def to_ink(image: np.ndarray | Image.Image, light_ink: bool = False) -> np.ndarray:
@@ -86,9 +98,12 @@ def crop_and_fit(image: np.ndarray, mask: np.ndarray, box: int) -> tuple[np.ndar
     return cropped, fitted / fitted.max()  # a thin or faint stroke still reaches full white, as MNIST's do
 
 
-def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False) -> DrawingSteps | None:
+def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False, centre: bool = True) -> DrawingSteps | None:
     """All preprocessing steps, or None when there is no ink to read. PreprocessError when the
-    ink cannot be a digit: a dot, or a canvas painted over. ``light_ink`` as in ``to_ink``."""
+    ink cannot be a digit: a dot, or a canvas painted over. ``light_ink`` as in ``to_ink``.
+    ``centre`` False skips MNIST's recipe and shrinks the whole picture as it is to 28x28: a
+    digit drawn small or off-centre then lands where no training digit ever was, which the
+    convolutional network copes with far better than the others."""
     ink = to_ink(image, light_ink)
     mask = ink > INK_THRESHOLD
     if mask.sum() < MIN_INK_PIXELS:
@@ -98,6 +113,20 @@ def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False) -> D
     rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_INK_SPAN * max(mask.shape):
         raise PreprocessError("That is only a dot. Draw a whole digit, about as tall as the square.")
+    if not centre:
+        whole = (
+            F.interpolate(
+                torch.from_numpy(np.ascontiguousarray(ink))[None, None],
+                size=(FRAME, FRAME),
+                mode="bilinear",
+                antialias=True,
+                align_corners=False,
+            )[0, 0]
+            .clamp(0, 1)
+            .numpy()
+        )
+        whole = whole / whole.max()
+        return DrawingSteps(ink, ink, whole, whole, recentred=False)
     cropped, boxed = crop_and_fit(ink, mask, BOX)
 
     # Place the box so that its centre of mass lands on pixel (14, 14), where MNIST puts it,
@@ -112,24 +141,30 @@ def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False) -> D
     return DrawingSteps(ink, cropped, boxed, centred)
 
 
-def prepare_drawing(image: np.ndarray | Image.Image) -> torch.Tensor | None:
+def prepare_drawing(image: np.ndarray | Image.Image, centre: bool = True) -> torch.Tensor | None:
     """The model's input, (1, 1, 28, 28) in [0, 1], or None for a blank drawing (no guess)."""
-    steps = drawing_steps(image)
+    steps = drawing_steps(image, centre=centre)
     return None if steps is None else steps.as_input()
 
 
-def prepare_photo(image: Image.Image) -> torch.Tensor | None:
+BACKGROUNDS = {"auto": "Guess from the edges", "light": "Light (paper, a white wall)", "dark": "Dark (a dark table)"}
+
+
+def prepare_photo(image: Image.Image, background: str = "auto") -> torch.Tensor | None:
     """A picture of one piece of clothing -> (1, 1, 28, 28) in [0, 1] as in Fashion-MNIST: gray,
     the item light on a dark background, fitted into 28x28 keeping its aspect ratio, centred.
-    None when the picture is one flat colour (nothing to classify)."""
+    ``background`` says what is behind the item; "auto" takes the picture's edges for it. None
+    when the picture is one flat colour (nothing to classify)."""
+    if background not in BACKGROUNDS:
+        raise ValueError(f"background must be one of {', '.join(BACKGROUNDS)}")
     if image.mode in ("RGBA", "LA", "PA", "P"):
         # Product shots with a transparent background: put them on white, as photographed.
         image = Image.alpha_composite(Image.new("RGBA", image.size, "white"), image.convert("RGBA"))
     gray = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    if np.median(border) > 0.5:  # a light background: Fashion-MNIST's items are light on black
-        gray = 1.0 - gray
-        border = 1.0 - border
+    light = np.median(border) > 0.5 if background == "auto" else background == "light"
+    if light:  # Fashion-MNIST's items are light on black: turn a light background dark
+        gray, border = 1.0 - gray, 1.0 - border
     gray = np.clip(gray - np.median(border), 0.0, 1.0)
     mask = gray > 0.05
     if not mask.any():
@@ -141,11 +176,14 @@ def prepare_photo(image: Image.Image) -> torch.Tensor | None:
     return frame[None, None]
 
 
-def prepare_input(image: np.ndarray | Image.Image, dataset: str) -> torch.Tensor | None:
+def prepare_input(
+    image: np.ndarray | Image.Image, dataset: str, centre: bool = True, background: str = "auto"
+) -> torch.Tensor | None:
     """The model's (1, 1, 28, 28) input in [0, 1], or None when there is nothing to read.
-    Digits follow MNIST's recipe (crop, 20x20 box, centre of mass); clothes Fashion-MNIST's."""
+    Digits follow MNIST's recipe (``centre``: see ``drawing_steps``); clothes Fashion-MNIST's
+    (``background``: see ``prepare_photo``)."""
     if dataset == "mnist":
-        return prepare_drawing(image)
+        return prepare_drawing(image, centre)
     if isinstance(image, np.ndarray):
         image = Image.fromarray(image)
-    return prepare_photo(image)
+    return prepare_photo(image, background)

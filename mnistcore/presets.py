@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 
 from .data import TRAIN_SIZE, get_spec
-from .models import ARCH_TITLES
+from .models import ARCH_NAMES
 from .training import TrainConfig
 
 LEARNING_RATES = (0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 1.0, 10.0)
@@ -32,17 +32,16 @@ PRESETS = {
             "Seed experiment",
             TrainConfig(),
             0.2,
-            "The tutorial's experiment: the 784-256-128-64-10 MLP on all 50,000 Fashion-MNIST training "
-            "images for 30 epochs. Without dropout the validation loss bottoms out around epoch 8-11 "
-            "and climbs while the training loss keeps falling; with dropout 0.2 it stays much flatter.",
+            "The tutorial's experiment: the layered network learns all 50,000 clothes pictures for 30 epochs. "
+            "Without dropout the validation loss is lowest around epoch 8-11, then climbs while the training "
+            "loss keeps falling; with dropout 0.2 it stays much flatter.",
         ),
         Preset(
             "Quick overfit",
             TrainConfig(train_size=1000, epochs=25, batch_size=32),
             0.5,
-            "Only 1,000 training images: the MLP can memorise them, so within a few seconds the "
-            "validation loss of the run without dropout turns up while its training loss heads to "
-            "zero. Dropout 0.5 slows the memorising down.",
+            "Only 1,000 training pictures, few enough to learn by heart: within seconds the validation loss "
+            "of the run without dropout turns up while its training loss heads to zero. Dropout 0.5 holds it back.",
         ),
     )
 }
@@ -67,19 +66,7 @@ class TrainForm:
 
     @classmethod
     def from_preset(cls, preset: Preset) -> TrainForm:
-        c = preset.config
-        return cls(
-            dataset=c.dataset,
-            arch=c.arch,
-            dropout=preset.dropout,
-            epochs=c.epochs,
-            lr=c.lr,
-            batch_size=c.batch_size,
-            train_size=c.train_size or TRAIN_SIZE,
-            patience=c.patience or 0,
-            seed=c.seed,
-            augment=c.augment,
-        )
+        return cls.from_configs([preset.config], preset.dropout)
 
     @classmethod
     def from_values(cls, values: dict) -> TrainForm:
@@ -91,8 +78,42 @@ class TrainForm:
 
     @property
     def title(self) -> str:
-        """What the run trains, as its heading says: "MLP 784-256-128-64-10 on Fashion-MNIST"."""
-        return f"{ARCH_TITLES.get(self.arch, self.arch)} on {get_spec(self.dataset).title}"
+        """What the run trains, as its heading says: "Layered network on Fashion-MNIST, 1,000
+        images, 25 epochs"."""
+        name = ARCH_NAMES.get(self.arch, str(self.arch)).capitalize()
+        return f"{name} on {get_spec(self.dataset).title}, {self.train_size:,} images, {self.epochs} epochs"
+
+    def preset(self) -> str | None:
+        """The name of the preset these settings are, or None when they are the student's own.
+        (A slider's 0.2 can arrive as 0.20000000000000004.)"""
+        mine = {k: round(v, 9) if isinstance(v, float) else v for k, v in self.as_values().items()}
+        for name, preset in PRESETS.items():
+            theirs = {
+                k: round(v, 9) if isinstance(v, float) else v
+                for k, v in TrainForm.from_preset(preset).as_values().items()
+            }
+            if mine == theirs:
+                return name
+        return None
+
+    @classmethod
+    def from_configs(cls, configs: list[TrainConfig], dropout: float | None = None) -> TrainForm:
+        """The form that submitted ``configs`` (a run without dropout and perhaps its twin);
+        ``dropout`` for the twin when there was none."""
+        c = configs[0]
+        twin = configs[1].dropout if len(configs) > 1 else dropout
+        return cls(
+            dataset=c.dataset,
+            arch=c.arch,
+            dropout=twin if twin is not None else PRESETS[FIRST_PRESET].dropout,
+            epochs=c.epochs,
+            lr=c.lr,
+            batch_size=c.batch_size,
+            train_size=c.train_size or TRAIN_SIZE,
+            patience=c.patience or 0,
+            seed=c.seed,
+            augment=c.augment,
+        )
 
     def configs(self, with_dropout: bool = True) -> list[TrainConfig]:
         """The run without dropout, and its twin with dropout; ValueError or DatasetError (from
@@ -110,3 +131,7 @@ class TrainForm:
             augment=self.augment,
         )
         return [base, replace(base, dropout=self.dropout)] if with_dropout else [base]
+
+
+def _rounded(form: TrainForm) -> dict:
+    return {k: round(v, 9) if isinstance(v, float) else v for k, v in form.as_values().items()}

@@ -81,7 +81,8 @@ class TrainConfig:
 
     @property
     def label(self) -> str:
-        return f"{self.arch}, dropout {self.dropout:g}" if self.dropout else f"{self.arch}, no dropout"
+        """Which of a pair it is: "with dropout 0.5" or "without dropout"."""
+        return f"with dropout {self.dropout:g}" if self.dropout else "without dropout"
 
 
 # A mean cross-entropy this far above chance (ln 10 = 2.3) means the weights have blown up;
@@ -174,7 +175,7 @@ class Run:
     def diverge(self, epoch: int, loss: float) -> None:
         self.status = Status.DIVERGED
         self.message = (
-            f"{self.config.label}: the training loss exploded to {loss:.3g} in epoch {epoch}, so "
+            f"The run {self.config.label}: the training loss exploded to {loss:.3g} in epoch {epoch}, so "
             f"training stopped. The learning rate {self.config.lr:g} is too high; try a smaller one, "
             f"like 0.003."
         )
@@ -200,7 +201,7 @@ class Run:
         if patience is not None and epoch - self.best_epoch >= patience:
             self.status = Status.EARLY_STOPPED
             self.message = (
-                f"{self.config.label}: validation loss did not improve for {patience} epochs; "
+                f"The run {self.config.label}: validation loss did not improve for {patience} epochs; "
                 f"stopped at epoch {epoch}, kept epoch {self.best_epoch}."
             )
         return metrics

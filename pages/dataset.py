@@ -5,21 +5,28 @@ from mnistcore.data import DATASETS, SPLIT_NAMES, SPLIT_SIZES, SPLITS, get_spec
 from mnistcore.display import enlarge, tile
 from mnistcore.errors import MnistcoreError
 from mnistcore.explore import class_samples
-from pages.widgets import dataset_overview
+from mnistcore.glossary import GLOSSARY
+from pages.widgets import dataset_overview, page_header
 
-SPLIT_TITLES = {split: f"{SPLIT_NAMES[split]} ({SPLIT_SIZES[split]:,})" for split in SPLITS}
 PAGE = 40
 
-st.title("Dataset explorer")
-st.caption(
-    f"What the networks learn from: {sum(SPLIT_SIZES.values()):,} small gray images per dataset, split into "
-    "training, validation (held out to watch for overfitting) and test (looked at once, at the end)."
+page_header(
+    "Dataset explorer",
+    f"What the networks learn from: {sum(SPLIT_SIZES.values()):,} small gray pictures per dataset.",
+    more="\n".join(
+        f"- **{SPLIT_NAMES[s]}** ({SPLIT_SIZES[s]:,}): {GLOSSARY[SPLIT_NAMES[s] + ' images']}" for s in SPLITS
+    ),
 )
 
 dataset = st.segmented_control(
-    "Dataset", list(DATASETS), default="mnist", key="dataset_name", format_func=lambda name: DATASETS[name].title
+    "Dataset",
+    list(DATASETS),
+    default="mnist",
+    required=True,
+    key="dataset_name",
+    format_func=lambda name: DATASETS[name].title,
 )
-dataset = dataset if dataset in DATASETS else "mnist"  # none picked, or a value the browser made up
+dataset = dataset if dataset in DATASETS else "mnist"  # a value the browser made up
 spec = get_spec(dataset)
 try:
     counts, means = dataset_overview(dataset)
@@ -29,17 +36,22 @@ except MnistcoreError as exc:
 
 st.subheader("The average image of each class")
 st.caption(
-    "Every training image of a class laid on top of the others. Logistic regression "
-    "learns little more than templates like these."
+    "Every training image of a class laid on top of the others. The simple one-layer model "
+    "learns little more than stencils like these."
 )
 for column, name, mean in zip(st.columns(10), spec.classes, means, strict=True):
     column.image(enlarge(mean, 84), caption=name)
 
 st.subheader("Browse one class")
 left, right = st.columns([1, 1])
-label = left.selectbox("Class", range(len(spec.classes)), format_func=lambda i: spec.classes[i], key="dataset_class")
+# Keyed by dataset: a class picked on one dataset is not kept on the other (no "Bag" among digits).
+label = left.selectbox(
+    "Class", range(len(spec.classes)), format_func=lambda i: spec.classes[i], key=f"dataset_class-{dataset}"
+)
 label = label if label in range(len(spec.classes)) else 0
-split = right.segmented_control("Split", SPLITS, default="train", key="dataset_split", format_func=SPLIT_TITLES.get)
+split = right.segmented_control(
+    "Split", SPLITS, default="train", required=True, key="dataset_split", format_func=SPLIT_NAMES.get
+)
 split = split if split in SPLITS else "train"
 page_key = f"dataset_page-{dataset}-{split}-{label}"
 if st.button("Show other images", icon=":material/refresh:"):
@@ -54,7 +66,7 @@ st.image(
 )
 
 st.subheader("How many of each class")
-table = pd.DataFrame({SPLIT_TITLES[s]: counts[s] for s in SPLITS}, index=list(spec.classes))
+table = pd.DataFrame({SPLIT_NAMES[s]: counts[s] for s in SPLITS}, index=list(spec.classes))
 table.loc["all"] = table.sum()
 st.table(table)
 st.caption(

@@ -4,10 +4,12 @@ from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell, confusion_matrix, per_class_accuracy, probability_bars
 from mnistcore.data import get_spec, load_split
 from mnistcore.display import enlarge
+from mnistcore.glossary import GLOSSARY
 from mnistcore.report import run_report
-from pages.widgets import evaluation_at, evaluation_of, pick_model
+from pages.widgets import evaluation_at, evaluation_of, page_header, pick_model
 
 GALLERY = 24  # images shown for a chosen cell
+GALLERY_COLUMNS = 4
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -18,13 +20,12 @@ def report(name: str, path: str, modified_ns: int, _card: ModelCard) -> str:
     return run_report(name, _card, evaluation_at(path, modified_ns, _card.dataset), test.images.numpy())
 
 
-st.title("Evaluate a model")
-st.caption(
-    "Every answer of a model on the 10,000 test images it never trained on: where it is "
-    "right, where it goes wrong, and which mistakes it was surest of."
+page_header(
+    "Evaluate a model",
+    "Every answer of a model on the 10,000 test images it never trained on: where it is right, "
+    "where it goes wrong, and which mistakes it was surest of.",
 )
-
-with st.sidebar:
+with st.columns([3, 2])[0]:
     entry = pick_model(None, "Model", key="evaluate_model")
 
 spec = get_spec(entry.dataset)
@@ -32,15 +33,12 @@ evaluation = evaluation_of(entry)
 test_images = load_split(entry.dataset, "test").images.numpy()
 
 a, b, c = st.columns(3)
-a.metric("Test accuracy", f"{evaluation.accuracy:.2%}")
-b.metric("Test loss", f"{evaluation.loss:.3f}", help="Mean cross-entropy: lower is better.")
-c.metric("Wrong answers", f"{evaluation.wrong:,} of {len(evaluation.labels):,}")
+a.metric("Right on the test images", f"{evaluation.accuracy:.2%}")
+b.metric("Test loss", f"{evaluation.loss:.3f}", help=GLOSSARY["loss (cross-entropy)"])
+c.metric(f"Wrong, of {len(evaluation.labels):,}", f"{evaluation.wrong:,}")
 
 st.subheader("Confusion matrix")
-st.caption(
-    "Rows are the true classes, columns what the model answered; the diagonal is right. "
-    "Click a cell, or choose it below, to see its test images."
-)
+st.caption("Rows are the true classes, columns what the model answered; the diagonal is right. Click a cell.")
 classes = spec.classes
 if not {st.session_state.get("evaluate_true"), st.session_state.get("evaluate_said")} <= set(classes):
     first = evaluation.most_confused()  # a new model or dataset: start on its commonest mistake
@@ -48,13 +46,21 @@ if not {st.session_state.get("evaluate_true"), st.session_state.get("evaluate_sa
 true = classes.index(st.session_state["evaluate_true"])
 predicted = classes.index(st.session_state["evaluate_said"])
 
-event = st.plotly_chart(
-    confusion_matrix(evaluation.confusion(), classes, selected=(true, predicted)),
-    on_select="rerun",
-    selection_mode="points",
-    key=f"confusion-{entry.name}",
-    config={"displayModeBar": False},
-)
+
+def forget_click() -> None:
+    # Picked in the boxes: a click on the cell clicked before must count again.
+    st.session_state.pop("evaluate_click", None)
+
+
+matrix_col, gallery_col = st.columns([3, 2], gap="medium")
+with matrix_col:
+    event = st.plotly_chart(
+        confusion_matrix(evaluation.confusion(), classes, selected=(true, predicted)),
+        on_select="rerun",
+        selection_mode="points",
+        key=f"confusion-{entry.name}",
+        config={"displayModeBar": False},
+    )
 clicked = clicked_cell(event.selection.points, len(classes))
 # The chart keeps its selection across reruns: act on a click once, so the boxes below still work.
 if clicked is not None and clicked != st.session_state.get("evaluate_click"):
@@ -62,20 +68,22 @@ if clicked is not None and clicked != st.session_state.get("evaluate_click"):
     st.session_state["evaluate_true"], st.session_state["evaluate_said"] = (classes[i] for i in clicked)
     st.rerun()
 
-pick_true, pick_said = st.columns(2)
-true_name = pick_true.selectbox("True class", classes, key="evaluate_true")
-said_name = pick_said.selectbox("The model answered", classes, key="evaluate_said")
-
-index = evaluation.cell(true, predicted)
-verdict = "right" if true == predicted else "wrong"
-st.markdown(
-    f"**{len(index):,} test images of _{true_name}_ the model called _{said_name}_** ({verdict}), "
-    f"most confident first{'; the first ' + str(GALLERY) + ' are shown' if len(index) > GALLERY else ''}."
-)
-if len(index):
-    columns = st.columns(8)
-    for n, i in enumerate(index[:GALLERY]):
-        columns[n % 8].image(enlarge(test_images[i] / 255.0, 84), caption=f"#{i}: {evaluation.confidences[i]:.0%}")
+with gallery_col:
+    pick_true, pick_said = st.columns(2)
+    true_name = pick_true.selectbox("True class", classes, key="evaluate_true", on_change=forget_click)
+    said_name = pick_said.selectbox("The model answered", classes, key="evaluate_said", on_change=forget_click)
+    index = evaluation.cell(true, predicted)
+    verdict = "right" if true == predicted else "wrong"
+    st.markdown(
+        f"**{len(index):,} test images of _{true_name}_ the model called _{said_name}_** ({verdict}), "
+        f"most confident first{'; the first ' + str(GALLERY) + ' are shown' if len(index) > GALLERY else ''}."
+    )
+    if len(index):
+        columns = st.columns(GALLERY_COLUMNS)
+        for n, i in enumerate(index[:GALLERY]):
+            columns[n % GALLERY_COLUMNS].image(
+                enlarge(test_images[i] / 255.0, 56), caption=f"#{i}: {evaluation.confidences[i]:.0%}"
+            )
 
 st.subheader("Accuracy per class")
 st.plotly_chart(per_class_accuracy(evaluation.per_class_accuracy(), spec.classes), config={"displayModeBar": False})

@@ -2,11 +2,12 @@ import streamlit as st
 
 from mnistcore.models import ARCH_SUMMARIES, ARCH_TITLES, build_model, count_parameters
 from pages.server import settings
+from pages.widgets import page_header
 
-st.title("How small neural networks read handwriting")
-st.write(
+page_header(
+    "How small neural networks read handwriting",
     "A classroom lab for MNIST digits and Fashion-MNIST clothes: 28x28 gray images, ten classes "
-    "each, and three small networks that learn to tell them apart."
+    "each, and three small networks that learn to tell them apart.",
 )
 st.markdown(
     "- **Draw a digit**: draw on the canvas and watch the ten probabilities change after every "

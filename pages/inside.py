@@ -4,6 +4,7 @@ from mnistcore.charts import confidence_histogram, probability_lines, probabilit
 from mnistcore.data import get_spec, other_dataset
 from mnistcore.display import diverging, enlarge, heat_overlay, tile
 from mnistcore.errors import MnistcoreError
+from mnistcore.glossary import HELP
 from mnistcore.inference import classify, pick_test_image
 from mnistcore.inside import (
     SURE,
@@ -16,12 +17,13 @@ from mnistcore.inside import (
     wins,
 )
 from mnistcore.snapshots import load_snapshots, replay
-from pages.widgets import confidences_of, load_model, pick_model, show_prediction
+from pages.widgets import confidences_of, load_model, page_header, pick_model, show_prediction
 
-st.title("Inside the network")
-st.caption("What a model has learned to look for, which pixels its answer rests on, and how sure it really is.")
-
-with st.sidebar:
+page_header(
+    "Inside the network",
+    "What a model has learned to look for, which pixels its answer rests on, and how sure it really is.",
+)
+with st.columns([3, 2])[0]:
     entry = pick_model(None, "Model", key="inside_model", arch="mlp", prefer="mnist")
 model = load_model(entry)
 spec = get_spec(entry.dataset)
@@ -31,7 +33,7 @@ sources = ["A test image", f"A {other.title} image (not what it learned)"]
 drawing = st.session_state.get("drawing")  # the model input of the Draw page's drawing
 if drawing is not None and entry.dataset == "mnist":
     sources.insert(0, "Your drawing")
-source = st.segmented_control("Input", sources, default=sources[0], key="inside_source") or sources[0]
+source = st.segmented_control("Input", sources, default=sources[0], required=True, key="inside_source")
 if entry.dataset == "mnist" and drawing is None:
     st.caption("Draw a digit on the Draw page and it appears here as an input too.")
 
@@ -106,7 +108,7 @@ else:
 
 st.subheader("How sure is it? Monte-Carlo dropout")
 if entry.card.dropout:
-    passes = st.slider("Passes", 10, 200, 50, step=10, key="inside_passes")
+    passes = st.slider("Passes", 10, 200, 50, step=10, key="inside_passes", help=HELP["passes"])
     passes = int(min(max(passes, 10), 200))  # the browser's value is not checked against the slider's range
     samples = mc_dropout(model, x, passes)
     st.plotly_chart(probability_spread(samples, spec.classes), config={"displayModeBar": False})

@@ -48,10 +48,20 @@ def catalog() -> Catalog:
 
 def student_id() -> str:
     """Who is using this browser tab, kept in the URL (``?student=...``) so that a reload or a
-    return to the page finds the same runs. Not a login: anyone with the link sees the runs."""
+    return to the page finds the same runs. Not a login: anyone with the link sees the runs.
+    A code in the link that is not one of ours gets a new one, and the student is told why."""
     token = st.session_state.get("student") or st.query_params.get("student", "")
-    if not re.fullmatch(r"[0-9a-f]{16}", token):
+    if not STUDENT_CODE.fullmatch(token):
+        if token:
+            st.warning(
+                "The student code in this page's address was not one this app makes, so this tab got a new "
+                "one. Runs you started under another code are still there: open the address you had then.",
+                icon=":material/badge:",
+            )
         token = secrets.token_hex(8)
     st.session_state.student = token
     st.query_params["student"] = token
     return token
+
+
+STUDENT_CODE = re.compile(r"[0-9a-f]{16}")

@@ -4,6 +4,9 @@ from mnistcore.budget import describe
 from mnistcore.charts import accuracy_curves, loss_curves
 from mnistcore.data import DATASETS, get_spec
 from mnistcore.errors import LimitError, MnistcoreError, StorageError
+from mnistcore.glossary import HELP
+from mnistcore.jobs import job_to_watch
+from mnistcore.lesson import what_happened
 from mnistcore.models import ARCH_TITLES
 from mnistcore.presets import (
     BATCH_SIZES,
@@ -19,10 +22,23 @@ from mnistcore.presets import (
 )
 from mnistcore.status import Status
 from pages.server import catalog, settings, student_id, training_queue
+from pages.widgets import page_header
 
+CUSTOM = "Custom"
+CHART_CONFIG = {"displayModeBar": False}
+
+page_header(
+    "Train a network",
+    "Train a network with and without dropout on the very same pictures and watch it learn. "
+    "Runs train in the background: you can leave this page and come back.",
+    more="Each picture is shown to both networks in the same order, so the only difference between the two "
+    "runs is dropout. **Solid lines** are the training loss, on the pictures the network learns from; "
+    "**dashed lines** the validation loss, on 10,000 pictures it never learns from. When the dashed line "
+    "turns up while the solid one keeps falling, the network is learning its pictures by heart "
+    "(overfitting). The **star** marks the best epoch, the one early stopping keeps.",
+)
 manager = training_queue()
 if manager is None:
-    st.title("Train a network")
     st.error(
         "Training is off for now: the server cannot write to its runs folder (the disk may be full or "
         "read-only). Tell your teacher; the other pages still work.",
@@ -31,101 +47,111 @@ if manager is None:
     st.stop()
 history = manager.history
 owner = student_id()
-
-
-def apply_preset():
-    preset = PRESETS.get(st.session_state.train_preset)
-    if preset is not None:
-        st.session_state.update({f"train_{k}": v for k, v in TrainForm.from_preset(preset).as_values().items()})
-
-
-if "train_dataset" not in st.session_state:
-    st.session_state.train_preset = FIRST_PRESET
-    apply_preset()
-
-st.title("Train a network")
-st.caption(
-    "Train with and without dropout on the very same batches and watch the curves as they "
-    "grow. Runs train in the background: you can leave this page and come back."
-)
-
-controls, view = st.columns([1, 2], gap="large")
-with controls:
-    st.selectbox("Preset", [*PRESETS, "Custom"], key="train_preset", on_change=apply_preset)
-    if st.session_state.train_preset in PRESETS:
-        st.caption(PRESETS[st.session_state.train_preset].what_to_see)
-    st.segmented_control("Dataset", list(DATASETS), key="train_dataset", format_func=lambda d: DATASETS[d].title)
-    st.selectbox("Model", list(ARCH_TITLES), key="train_arch", format_func=ARCH_TITLES.get)
-    st.slider("Dropout p (for the run with dropout)", *DROPOUT_RANGE, step=DROPOUT_STEP, key="train_dropout")
-    st.slider("Epochs", 1, MAX_EPOCHS, key="train_epochs")
-    st.select_slider("Learning rate (Adam)", LEARNING_RATES, key="train_lr")
-    st.select_slider("Batch size", BATCH_SIZES, key="train_batch_size")
-    st.select_slider(
-        "Training images",
-        TRAIN_SIZES,
-        key="train_train_size",
-        help="Fewer images overfit sooner: the network can memorise them.",
-    )
-    with st.expander("More settings"):
-        st.number_input(
-            "Early-stopping patience (0: off)",
-            0,
-            MAX_EPOCHS,
-            key="train_patience",
-            help="Stop after this many epochs without a better validation loss.",
-        )
-        st.number_input("Seed", 0, MAX_SEED, key="train_seed")
-        st.toggle("Augment (random shift, rotation, scale, stroke)", key="train_augment")
-
-    form = TrainForm.from_values(
-        {key[len("train_") :]: value for key, value in st.session_state.items() if str(key).startswith("train_")}
-    )
-    pair, too_long = None, False
-    try:
-        pair = form.configs()
-        st.caption(
-            f"With and without dropout this takes {describe(manager.check_budget(pair))}, once it "
-            f"starts; without dropout only, {describe(manager.estimate(pair[:1]))}."
-        )
-    except LimitError as exc:
-        st.warning(str(exc), icon=":material/timer:")
-        too_long = True
-    except (ValueError, MnistcoreError) as exc:  # what the browser sent cannot train
-        st.error(f"These settings cannot train: {exc}")
-        pair = None
-
-    compare = st.button(
-        "Train with and without dropout",
-        type="primary",
-        icon=":material/compare:",
-        disabled=pair is None or too_long,
-        width="stretch",
-    )
-    single = st.button("Train without dropout only", disabled=pair is None, width="stretch")
-    if (compare or single) and pair is not None:
-        try:
-            st.session_state.watching = manager.submit(owner, form.title, pair if compare else pair[:1])
-        except (ValueError, MnistcoreError) as exc:
-            st.error(str(exc))
-
 try:
     mine = manager.jobs(owner=owner)
 except StorageError as exc:
     st.error(str(exc))
     st.stop()
-if st.session_state.get("watching") not in {j.id for j in mine}:  # none yet, or not this student's
-    st.session_state.watching = mine[-1].id if mine else None
-watching = st.session_state.watching
-any_active = any(j.active for j in mine)
 
 
-@st.fragment(run_every=1.0 if any_active else None)
-def live_view(job_id):
-    job = manager.job(job_id)
-    if job is None:
-        return
-    series = [(run.label, history.epochs(run.id)) for run in history.runs(job_id)]
-    st.subheader(f"Run {job.id}: {job.title}")
+def show_form(form: TrainForm) -> None:
+    st.session_state.update({f"train_{k}": v for k, v in form.as_values().items()})
+
+
+def apply_preset() -> None:
+    preset = PRESETS.get(st.session_state.train_preset)
+    if preset is not None:
+        show_form(TrainForm.from_preset(preset))
+
+
+if "train_dataset" not in st.session_state:  # a new visit: what the student last trained, else a preset
+    if mine:
+        show_form(TrainForm.from_configs([run.config for run in history.runs(mine[-1].id)]))
+    else:
+        show_form(TrainForm.from_preset(PRESETS[FIRST_PRESET]))
+form = TrainForm.from_values(
+    {key[len("train_") :]: value for key, value in st.session_state.items() if str(key).startswith("train_")}
+)
+st.session_state.train_preset = form.preset() or CUSTOM  # the preset's name only while the settings are it
+
+# Controls on the left, the run on the right: on a projector or a laptop the preset, the Train
+# button, the live chart and Stop are all on the first screen (a phone stacks the two).
+controls, board = st.columns([2, 3], gap="large")
+with controls:
+    st.selectbox("Preset", [*PRESETS, CUSTOM], key="train_preset", on_change=apply_preset, help=HELP["preset"])
+    if st.session_state.train_preset in PRESETS:
+        st.caption(PRESETS[st.session_state.train_preset].what_to_see)
+    pair, too_long, note = None, False, None
+    try:
+        pair = form.configs()
+        note = (
+            f"With and without dropout this takes {describe(manager.check_budget(pair))} once it starts; "
+            f"without dropout only, {describe(manager.estimate(pair[:1]))}."
+        )
+    except LimitError as exc:
+        note, too_long = str(exc), True
+    except (ValueError, MnistcoreError) as exc:  # what the browser sent cannot train
+        st.error(f"These settings cannot train: {exc}")
+    already = {n: manager.same_as_active(owner, pair[:n]) for n in (1, 2)} if pair else {}
+    compare = st.button(
+        "Train with and without dropout",
+        type="primary",
+        icon=":material/compare:",
+        disabled=pair is None or too_long or already[2] is not None,
+        width="stretch",
+    )
+    single = st.button("Train without dropout only", disabled=pair is None or already[1] is not None, width="stretch")
+    if pair is not None and (compare or single):
+        try:
+            manager.submit(owner, form.title, pair if compare else pair[:1])
+            for key in ("watching", "watch_pick"):  # follow the run that trains, which may be an earlier one
+                st.session_state.pop(key, None)
+            mine = manager.jobs(owner=owner)
+        except (ValueError, MnistcoreError) as exc:
+            st.error(str(exc))
+    if already.get(2) is not None or already.get(1) is not None:
+        same = already[2] or already[1]
+        note = f"This run is already {'training' if same.status == Status.RUNNING else 'waiting'}: run {same.id}."
+    if note:
+        (st.warning if too_long else st.caption)(note)
+
+    with st.expander("Settings", icon=":material/tune:"):
+        st.segmented_control(
+            "Dataset", list(DATASETS), key="train_dataset", required=True, format_func=lambda d: DATASETS[d].title
+        )
+        st.selectbox("Model", list(ARCH_TITLES), key="train_arch", format_func=ARCH_TITLES.get, help=HELP["model"])
+        st.slider("Dropout p (for the run with dropout)", *DROPOUT_RANGE, step=DROPOUT_STEP, key="train_dropout",
+                  help=HELP["dropout"])  # fmt: skip
+        st.slider("Epochs", 1, MAX_EPOCHS, key="train_epochs", help=HELP["epochs"])
+        st.select_slider("Learning rate", LEARNING_RATES, key="train_lr", help=HELP["learning rate"])
+        st.select_slider("Batch size", BATCH_SIZES, key="train_batch_size", help=HELP["batch size"])
+        st.select_slider("Training images", TRAIN_SIZES, key="train_train_size", help=HELP["training images"])
+        st.number_input("Early-stopping patience (0: off)", 0, MAX_EPOCHS, key="train_patience", help=HELP["patience"])
+        st.number_input("Seed", 0, MAX_SEED, key="train_seed", help=HELP["seed"])
+        st.toggle("Augment (turn, move, resize the pictures)", key="train_augment", help=HELP["augment"])
+
+
+def save_forms(job) -> None:
+    for run in history.runs(job.id):
+        if not run.checkpoint:
+            continue
+        with st.form(f"save-{run.id}", border=False):
+            name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
+            name = name_col.text_input(
+                f"Save the run {run.label} (best epoch {run.best_epoch}, {run.test_accuracy:.1%} right on the "
+                f"test images) as",
+                value=run.name,
+                max_chars=40,
+            )
+            if button_col.form_submit_button("Save", icon=":material/save:"):
+                try:
+                    saved = catalog().save(run.checkpoint, name, owner, run_id=run.id)
+                    st.success(f"Saved as {saved.name}: pick it on the {get_spec(run.config.dataset).tried_on} page.")
+                except MnistcoreError as exc:
+                    st.error(str(exc))
+
+
+def status_line(job) -> None:
     if job.status == Status.QUEUED:
         st.info(
             f"Waiting for a free trainer: number {history.queue_position(job.id)} in the queue.",
@@ -143,97 +169,117 @@ def live_view(job_id):
         st.warning(job.message + " The best epoch so far was kept.", icon=":material/stop_circle:")
     else:
         st.error(f"This run {job.status.described}. {job.message}", icon=":material/error:")
-    if job.active and st.button("Stop training", icon=":material/stop:", key=f"stop-{job.id}"):
+
+
+def stop_button(job, where) -> None:
+    queued = job.status == Status.QUEUED
+    if where.button("Cancel" if queued else "Stop training", icon=":material/stop:", key=f"stop-{job.id}",
+                    width="stretch"):  # fmt: skip
         try:
             manager.stop(job.id, owner=owner)
         except MnistcoreError as exc:
             st.error(str(exc))
-    st.plotly_chart(loss_curves(series, job.epochs), key=f"loss-{job.id}", config={"displayModeBar": False})
-    st.plotly_chart(accuracy_curves(series, job.epochs), key=f"acc-{job.id}", config={"displayModeBar": False})
-    st.caption(
-        "Solid: training loss. Dashed: validation loss, on 10,000 images the network never trains "
-        "on. The shaded band is the gap between them; the star marks the best epoch, the one "
-        "early stopping keeps."
-    )
+            return
+        if queued:
+            st.rerun(scope="fragment")
+        st.toast("Stopping at the end of this batch; the best epoch so far is kept.")
+
+
+def watch_picked() -> None:
+    st.session_state.watching = st.session_state.watch_pick
+
+
+@st.fragment(run_every=1.0 if any(j.active for j in mine) else None)
+def live() -> None:
+    # One live fragment: the run being watched and the table of runs refresh together, every
+    # second while any of the student's runs is waiting or training.
+    jobs = manager.jobs(owner=owner)
+    job = job_to_watch(jobs, st.session_state.get("watching"))
+    if job is None:
+        st.info("Pick a preset and press **Train with and without dropout**.", icon=":material/model_training:")
+        return
+    runs = history.runs(job.id)
+    rows = [history.epochs(run.id) for run in runs]
+    series = [(run.label, run_rows) for run, run_rows in zip(runs, rows, strict=True)]
+    st.markdown(f"**Run {job.id}:** {job.title}")
+    status_line(job)
+    button, switch = st.columns(2, vertical_alignment="center")
+    if job.active:
+        stop_button(job, button)
+    log_y = switch.toggle("Log scale", key="train_chart_log", help=HELP["log scale"])
+    st.plotly_chart(loss_curves(series, job.epochs, log_y=log_y), key=f"loss-{job.id}", config=CHART_CONFIG)
+    if not job.active:
+        dropouts = [run.config.dropout for run in runs]
+        for sentence in what_happened([(*s, p) for s, p in zip(series, dropouts, strict=True)]):
+            st.info(sentence, icon=":material/lightbulb:")
+    st.plotly_chart(accuracy_curves(series, job.epochs), key=f"acc-{job.id}", config=CHART_CONFIG)
     if job.active != st.session_state.get("was_active", job.active):
         st.session_state.was_active = job.active
-        st.rerun(scope="app")  # the run ended: refresh the history and the save controls
+        st.rerun(scope="app")  # the run ended: the save controls below appear
     st.session_state.was_active = job.active
 
+    for waiting in jobs:
+        if waiting.status == Status.QUEUED and waiting.id != job.id:
+            text, button = st.columns([3, 2], vertical_alignment="center")
+            text.write(
+                f"Run {waiting.id} is waiting, number {history.queue_position(waiting.id)} in the queue: "
+                f"{waiting.title}"
+            )
+            stop_button(waiting, button)
 
-with view:
-    if watching is None:
-        st.info("Pick a preset and press **Train with and without dropout**.", icon=":material/model_training:")
-    else:
-        live_view(watching)
-        watched = manager.job(watching)
-        for run in history.runs(watching):
-            if run.checkpoint and watched is not None and not watched.active:
-                with st.form(f"save-{run.id}", border=False):
-                    name_col, button_col = st.columns([3, 1], vertical_alignment="bottom")
-                    name = name_col.text_input(
-                        f"Save {run.label} (best epoch {run.best_epoch}, test accuracy {run.test_accuracy:.1%}) as",
-                        value=run.name,
-                        max_chars=40,
-                    )
-                    if button_col.form_submit_button("Save", icon=":material/save:"):
-                        try:
-                            saved = catalog().save(run.checkpoint, name, owner, run_id=run.id)
-                            st.success(
-                                f"Saved as {saved.name}: pick it on the {get_spec(run.config.dataset).tried_on} page."
-                            )
-                        except MnistcoreError as exc:
-                            st.error(str(exc))
-
-st.divider()
-st.subheader("Your runs")
-if not mine:
-    st.caption("Runs you start appear here, and stay after a reload or a server restart.")
-else:
-    runs = {run.id: (job, run) for job in reversed(mine) for run in history.runs(job.id)}
+    st.subheader("Your runs")
     st.table(
         [
             {
-                "run": job.id,
-                "what": f"{job.title}: {run.label}",
+                "run": j.id,
+                "what": f"{j.title}: {run.label}",
                 "status": run.status.described,
                 "best epoch": str(run.best_epoch or ""),
-                "test accuracy": f"{run.test_accuracy:.1%}" if run.test_accuracy else "",
+                "right on test images": f"{run.test_accuracy:.1%}" if run.test_accuracy else "",
             }
-            for job, run in runs.values()
+            for j in reversed(jobs)
+            for run in history.runs(j.id)
         ],
         hide_index=True,
     )
-    labels = {run_id: f"run {job.id}: {job.title}: {run.label}" for run_id, (job, run) in runs.items()}
-    picked = [
-        i for i in st.multiselect("Overlay the curves of", list(labels), format_func=labels.get) if i in labels
-    ]  # a value the browser made up is not one of this student's runs
-    if picked:
-        st.plotly_chart(loss_curves([(labels[i], history.epochs(i)) for i in picked]), config={"displayModeBar": False})
-        for i in picked:
-            run = runs[i][1]
-            st.download_button(
-                f"Metrics of {labels[i]} (CSV)",
-                history.metrics_csv(i),
-                file_name=f"{run.name}-metrics.csv",
-                mime="text/csv",
-                key=f"csv-{i}",
-            )
-
-    def watch_picked():
-        if st.session_state.watch_pick is not None:
-            st.session_state.watching = st.session_state.watch_pick
-
-    titles = {j.id: j.title for j in mine}
+    titles = {j.id: f"run {j.id}: {j.title} ({j.status.described})" for j in reversed(jobs)}
+    if st.session_state.get("watch_pick") not in titles:
+        st.session_state.pop("watch_pick", None)
     st.selectbox(
-        "Watch run",
-        list(reversed(titles)),
+        "Show another run above",
+        list(titles),
         index=None,
         key="watch_pick",
         on_change=watch_picked,
-        format_func=lambda i: f"run {i}: {titles.get(i, '')}",
-        placeholder="Pick a run to show above",
+        format_func=titles.get,
+        placeholder="The one training, or the newest",
     )
+
+
+with board:
+    live()
+    watched = job_to_watch(mine, st.session_state.get("watching"))
+    if watched is not None and not watched.active:
+        save_forms(watched)
+
+if mine:
+    with st.expander("Compare your runs' curves", icon=":material/stacked_line_chart:"):
+        runs = {run.id: (job, run) for job in reversed(mine) for run in history.runs(job.id)}
+        labels = {run_id: f"run {job.id}: {run.label}" for run_id, (job, run) in runs.items()}
+        picked = [
+            i for i in st.multiselect("Overlay the curves of", list(labels), format_func=labels.get) if i in labels
+        ]  # a value the browser made up is not one of this student's runs
+        if picked:
+            series = [(labels[i], history.epochs(i)) for i in picked]
+            st.plotly_chart(loss_curves(series), config=CHART_CONFIG)
+            for i in picked:
+                st.download_button(
+                    f"Numbers of {labels[i]} (CSV)",
+                    history.metrics_csv(i),
+                    file_name=f"{runs[i][1].name}-metrics.csv",
+                    mime="text/csv",
+                    key=f"csv-{i}",
+                )
 
 yours = catalog().saved(owner=owner)
 if yours:

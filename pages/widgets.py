@@ -16,6 +16,7 @@ from mnistcore.display import enlarge
 from mnistcore.errors import MnistcoreError
 from mnistcore.evaluation import Evaluation, evaluate
 from mnistcore.explore import class_counts, mean_images
+from mnistcore.glossary import GLOSSARY
 from mnistcore.inference import Prediction
 from mnistcore.inside import top_confidences
 from pages.server import catalog, student_id
@@ -90,6 +91,21 @@ def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn", pre
     return models[names.index(name)] if name in names else models[default]  # a made-up name: the default
 
 
+def page_header(title: str, intro: str, more: str | None = None) -> None:
+    """The page's title, a sentence or two, the rest behind "More about this page", and the
+    Words button that explains the lesson's words on every page. The two buttons sit beside
+    the title, so the page's own content starts high on a projector's short screen."""
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.title(title)
+    with right.container(horizontal=True, horizontal_alignment="right"):
+        if more:
+            with st.popover("About this page", icon=":material/info:"):
+                st.markdown(more)
+        with st.popover("Words", icon=":material/menu_book:", help="What the words on these pages mean"):
+            st.markdown("\n".join(f"- **{term}**: {meaning}" for term, meaning in GLOSSARY.items()))
+    st.caption(intro)
+
+
 def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: str) -> None:
     """The answer, its confidence, the ten bars, and the 28x28 image the model was given."""
     top, seen = st.columns([3, 1])
@@ -97,12 +113,15 @@ def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: st
         st.metric(
             "Prediction",
             prediction.label,
-            f"{prediction.confidence:.0%} confident",
+            f"{prediction.confidence:.0%} sure",
             delta_color="off",
             delta_arrow="off",
         )
-        if prediction.confidence < 0.5:
-            st.caption("The model is unsure: no class gets half of the probability.")
+        if prediction.unsure:
+            st.warning(
+                f"The model is unsure: its answer gets only {prediction.confidence:.0%} of the probability.",
+                icon=":material/help:",
+            )
     with seen:
         st.image(enlarge(model_input, 112), caption=caption)
     # Static: the bars carry their own labels, and it redraws after every stroke, so the

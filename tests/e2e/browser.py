@@ -5,6 +5,7 @@ import contextlib
 import io
 import math
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -106,28 +107,70 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
 
 
+PAD = "canvas[aria-label^='Drawing pad']"  # the Draw page's drawing pad (Playwright sees into its shadow root)
+PAD_SIDE = 280  # its own pixels; a narrow screen shows it smaller
+
+
+def to_screen(box: dict, x: float, y: float) -> tuple[float, float]:
+    """A point in the pad's own pixels, where it is on the screen."""
+    return box["x"] + x * box["width"] / PAD_SIDE, box["y"] + y * box["height"] / PAD_SIDE
+
+
+def along(stroke):
+    """The stroke's points with eight steps between each two, as a real drag sends them."""
+    yield stroke[0]
+    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+        for i in range(1, 9):
+            yield x0 + (x1 - x0) * i / 8, y0 + (y1 - y0) * i / 8
+
+
 def draw(page, strokes) -> None:
-    """Drag the mouse along each stroke (canvas pixels, 280 x 280) as a student would."""
-    box = page.locator("canvas.upper-canvas").bounding_box()
+    """Drag the mouse along each stroke (the pad's pixels, 280 x 280) as a student would."""
+    box = page.locator(PAD).bounding_box()
     for stroke in strokes:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.move(*to_screen(box, *stroke[0]))
         page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            for i in range(1, 9):  # intermediate points, as a real drag sends them
-                page.mouse.move(box["x"] + x0 + (x1 - x0) * i / 8, box["y"] + y0 + (y1 - y0) * i / 8)
+        for point in along(stroke):
+            page.mouse.move(*to_screen(box, *point))
         page.mouse.up()
 
 
+def draw_by_touch(page, strokes) -> None:
+    """The same with a finger, through Chrome's touch events (the page needs has_touch)."""
+    box = page.locator(PAD).bounding_box()
+    cdp = page.context.new_cdp_session(page)
+    for stroke in strokes:
+        points = [to_screen(box, *point) for point in along(stroke)]
+        cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": points[0][0], "y": points[0][1]}]}
+        )
+        for x, y in points[1:]:
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    cdp.detach()
+
+
 def ink(page) -> int:
-    """How many pixels of the canvas the student sees are lit."""
-    return page.locator("canvas.dc-canvas.lower-canvas").evaluate(
+    """How many pixels of the pad the student sees are lit."""
+    return page.locator(PAD).evaluate(
         "c => c.getContext('2d').getImageData(0, 0, c.width, c.height).data"
         "      .filter((v, i) => i % 4 === 0 && v > 128).length"
     )
 
 
+def progress(page):
+    """The line under a training run: "Epoch 3 of 25, batch 10 of 32"."""
+    return page.get_by_text(re.compile(r"^Epoch \d+ of \d+"))
+
+
 def prediction(page):
     return page.get_by_test_id("stMetricValue").first
+
+
+def go_to(page, section: str, title: str) -> None:
+    """Through the menu at the top, as a student moves between pages (the session stays)."""
+    page.get_by_test_id("stTopNav").get_by_text(section, exact=True).click()
+    page.get_by_test_id("stTopNavPopover").get_by_role("menuitem", name=title).click()
 
 
 def open_clothes(page, app_url: str) -> None:

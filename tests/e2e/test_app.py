@@ -52,9 +52,11 @@ def test_the_first_visitor_after_a_start_who_comes_straight_to_a_page_gets_the_a
         page = browser.new_page()
         page.goto(f"{url}/train")
         expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
-        nav = page.get_by_test_id("stSidebarNav")
-        expect(nav).to_contain_text("Draw a digit")
-        expect(nav).not_to_contain_text("common")
+        nav = page.get_by_test_id("stTopNav")
+        expect(nav).to_contain_text("Try it")
+        nav.get_by_text("Try it").click()
+        expect(page.get_by_test_id("stTopNavPopover")).to_contain_text("Draw a digit")
+        expect(page.get_by_test_id("stSidebarNav")).to_have_count(0)  # the old-style list of pages/*.py
         assert "student=" in page.url  # the entry script ran
         page.close()
 
@@ -183,4 +185,29 @@ def test_a_setting_that_is_not_a_number_is_named_on_every_page(tmp_path, monkeyp
     assert [e.value for e in at.error] == [
         "The server is not set up right: MNISTCORE_MAX_RUN_MINUTES must be a whole number from 1 to 1440, not 'ten'."
     ]
+    job_manager.clear()
+
+
+@pytest.mark.parametrize("code", ["BAD", "0123456789ABCDEF", "0123456789abcdef0", "'; drop table jobs"])
+def test_a_student_code_that_is_not_ours_is_replaced_and_the_student_is_told(code, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.query_params["student"] = code
+    at.run()
+    assert any("was not one this app makes" in w.value for w in at.warning)
+    assert re.fullmatch(r"[0-9a-f]{16}", at.query_params["student"])
+    at.run()  # the new code is kept: said once, not on every rerun
+    assert not any("was not one this app makes" in w.value for w in at.warning)
+    job_manager.clear()
+
+
+def test_a_good_student_code_is_kept_without_a_word(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.query_params["student"] = "0123456789abcdef"
+    at.run()
+    assert not at.warning
+    assert at.query_params["student"] == "0123456789abcdef"
     job_manager.clear()

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
-from tests.e2e.browser import ARTIFACTS, ONE, SEVEN, ZERO, draw, ink, open_clothes, png_bytes, prediction
+from tests.e2e.browser import ARTIFACTS, ONE, PAD, SEVEN, ZERO, draw, ink, open_clothes, png_bytes, prediction
 
 pytestmark = pytest.mark.e2e
 
@@ -28,7 +28,7 @@ def test_drawing_a_digit_shows_the_prediction_and_the_ten_bars(page, app_url, di
 
 def test_a_blank_canvas_shows_no_guess_and_clear_brings_it_back(page, app_url):
     page.goto(app_url)
-    expect(page.locator("canvas.upper-canvas")).to_be_visible()
+    expect(page.locator(PAD)).to_be_visible()
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
     expect(page.locator(".js-plotly-plot")).to_have_count(0)
     draw(page, ONE)
@@ -44,9 +44,27 @@ def test_a_blank_canvas_shows_no_guess_and_clear_brings_it_back(page, app_url):
     expect(prediction(page)).to_have_text("7")
 
 
+def test_undo_takes_back_the_last_stroke_and_a_stroke_right_after_clear_counts(page, app_url):
+    page.goto(app_url)
+    draw(page, ONE)
+    expect(prediction(page)).to_have_text("1")
+    one_alone = ink(page)
+    draw(page, [[(60, 140), (220, 140)]])  # a bar across: no longer a 1
+    expect(prediction(page)).not_to_have_text("1")
+    page.get_by_role("button", name="Undo").click()
+    expect(prediction(page)).to_have_text("1")
+    assert ink(page) == pytest.approx(one_alone, rel=0.02)  # repainted whole: antialiasing differs a little
+    page.get_by_role("button", name="Clear the canvas").click()
+    draw(page, SEVEN)  # no waiting for the server: Clear happened in the browser
+    expect(prediction(page)).to_have_text("7")
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_text("Draw a digit to see what the network thinks it is.")).to_be_visible()
+    assert ink(page) == 0
+
+
 def test_a_dot_and_a_painted_over_canvas_get_a_message_not_a_guess(page, app_url):
     page.goto(app_url)
-    box = page.locator("canvas.upper-canvas").bounding_box()
+    box = page.locator(PAD).bounding_box()
     page.mouse.click(box["x"] + 140, box["y"] + 140)
     expect(page.get_by_text("That is only a dot")).to_be_visible()
     expect(page.get_by_test_id("stMetric")).to_have_count(0)
@@ -66,10 +84,15 @@ def test_a_dot_and_a_painted_over_canvas_get_a_message_not_a_guess(page, app_url
 
 def test_compare_shows_every_digit_model_on_the_same_drawing(page, app_url):
     page.goto(app_url)
+    page.locator("summary").filter(has_text="More to try").click()
     page.get_by_text("Compare all digit models").click()
     draw(page, ONE)
     expect(page.get_by_text("Every digit model on your drawing")).to_be_visible()
-    for name in ("mnist-logreg", "mnist-mlp", "mnist-cnn"):
+    for name in (
+        "Simple one-layer model (mnist-logreg)",
+        "Layered network (mnist-mlp)",
+        "Convolutional network (mnist-cnn)",
+    ):
         expect(page.get_by_test_id("stMetricLabel").filter(has_text=name)).to_be_visible()
 
 

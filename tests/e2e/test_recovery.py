@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from mnistcore.checkpoints import load_checkpoint
 from mnistcore.history import History
-from tests.e2e.browser import SERVERS, plotted_epochs, serve_app
+from tests.e2e.browser import SERVERS, plotted_epochs, progress, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ def workers_of(folder: Path) -> list[str]:
 
 def start_quick_overfit(page) -> None:
     page.get_by_role("button", name="Train with and without dropout").click()
-    expect(page.get_by_text("Epoch", exact=False).first).to_be_visible()
+    expect(progress(page)).to_be_visible()
 
 
 def test_a_killed_server_comes_back_with_interrupted_runs_marked_and_finished_ones_intact(browser, tmp_path):

@@ -4,7 +4,7 @@ reload."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import ARTIFACTS, plotted_epochs
+from tests.e2e.browser import ARTIFACTS, plotted_epochs, progress
 
 pytestmark = pytest.mark.e2e
 
@@ -13,7 +13,7 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     page.goto(f"{app_url}/train")
     expect(page.get_by_role("heading", name="Train a network")).to_be_visible()
     page.get_by_role("button", name="Train with and without dropout").click()
-    expect(page.get_by_text("Epoch", exact=False).first).to_be_visible()
+    expect(progress(page)).to_be_visible()
 
     # The chart gains points while the page stays usable: no reload, no click needed.
     counts = []
@@ -28,7 +28,7 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     stopped_at = plotted_epochs(page)
     assert stopped_at < 25
 
-    name_box = page.get_by_label("Save mlp, no dropout", exact=False)
+    name_box = page.get_by_label("Save the run without dropout", exact=False)
     name_box.fill("quick-overfit-e2e")
     page.get_by_role("button", name="Save").first.click()
     expect(page.get_by_text("Saved as quick-overfit-e2e")).to_be_visible()
@@ -38,7 +38,7 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     page.reload()
     expect(page.get_by_role("heading", name="Your runs")).to_be_visible()
     table = page.get_by_test_id("stTable")
-    expect(table).to_contain_text("mlp, no dropout")
+    expect(table).to_contain_text("Layered network on Fashion-MNIST, 1,000 images, 25 epochs: without dropout")
     expect(table).to_contain_text("stopped by you")
     expect(page.get_by_text("Stopped by the user")).to_be_visible()
     for _ in range(40):  # the chart draws a moment after the text
@@ -63,7 +63,7 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
 
     # A student deletes their own saved model on the Train page, to make room for another.
     page.goto(url)
-    saved = page.get_by_text("quick-overfit-e2e (mlp", exact=False)
+    saved = page.get_by_text("Layered network (quick-overfit-e2e, yours)", exact=False)
     expect(saved).to_be_visible()
     page.get_by_role("button", name="Delete").click()
     expect(saved).to_have_count(0)
@@ -86,7 +86,45 @@ def test_the_seed_experiment_shows_overfitting_live(page, app_url):
             break
     assert plotted_epochs(page) >= 16
     ARTIFACTS.mkdir(exist_ok=True)
-    page.get_by_role("heading", name="Run", exact=False).first.scroll_into_view_if_needed()
+    page.get_by_role("heading", name="Train a network").scroll_into_view_if_needed()
     page.screenshot(path=ARTIFACTS / "train-seed-experiment.png")
     page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=15_000)
+
+
+def test_fast_clicks_queue_one_run_the_form_says_custom_and_a_waiting_run_can_be_cancelled(page, app_url):
+    page.goto(f"{app_url}/train")
+    train = page.get_by_role("button", name="Train with and without dropout")
+    expect(train).to_be_enabled()
+    for _ in range(5):  # an impatient student: five clicks 150 ms apart
+        train.click(force=True, timeout=2_000)
+        page.wait_for_timeout(150)
+    expect(progress(page)).to_be_visible()
+    expect(page.get_by_text("This run is already training", exact=False).first).to_be_visible()
+    expect(train).to_be_disabled()
+    table = page.get_by_test_id("stTable")
+    expect(table.locator("tbody tr")).to_have_count(2)  # one pair: without and with dropout
+
+    preset = page.get_by_role("combobox", name="Preset")
+    expect(preset).to_have_value("Quick overfit")
+    page.get_by_text("Settings", exact=True).click()
+    page.get_by_role("spinbutton", name="Seed").fill("7")
+    page.get_by_role("spinbutton", name="Seed").press("Enter")
+    expect(preset).to_have_value("Custom")  # the settings are no longer the preset's
+    expect(train).to_be_enabled()  # and no longer the run that trains
+    train.click()
+    waiting = page.get_by_text("is waiting, number 1 in the queue", exact=False)
+    expect(waiting).to_be_visible()
+    page.get_by_role("button", name="Cancel").click()
+    expect(waiting).to_have_count(0)
+    expect(table.locator("tbody tr")).to_have_count(4)
+    expect(table).to_contain_text("cancelled")
+
+    page.reload()  # the form shows what was last sent: seed 7, so "Custom", not the first preset
+    expect(preset).to_have_value("Custom")
+    page.get_by_text("Settings", exact=True).click()
+    expect(page.get_by_role("spinbutton", name="Seed")).to_have_value("7")
+    stop = page.get_by_role("button", name="Stop training")
+    if stop.count():  # the first run may have finished by now
+        stop.click()
+    expect(stop).to_have_count(0, timeout=30_000)  # nothing left training for the next test

@@ -11,6 +11,7 @@ import torch
 
 from mnistcore.catalog import Catalog
 from mnistcore.checkpoints import load_checkpoint
+from mnistcore.errors import LimitError
 from mnistcore.history import History
 from mnistcore.jobs import JobLimits, JobManager, QueueFull
 from mnistcore.snapshots import load_snapshots, replay
@@ -21,7 +22,7 @@ from tests.integration.conftest import TINY, wait_for
 
 def test_jobs_queue_behind_the_cap_and_all_finish(manager):
     jobs = manager(max_running=1)
-    ids = [jobs.submit("ann", f"job {i}", [TINY]) for i in range(3)]
+    ids = [jobs.submit("ann", f"job {i}", [replace(TINY, seed=i)]) for i in range(3)]
     most_running = 0
 
     def all_finished() -> bool:
@@ -67,7 +68,7 @@ def test_a_pair_trains_in_lockstep_and_each_session_sees_its_own(manager):
     assert [j.id for j in jobs.history.jobs(owner="ann")] == [pair]
     assert [j.id for j in jobs.history.jobs(owner="bob")] == [other]
     labels = [r.label for r in jobs.history.runs(pair)]
-    assert labels == ["logreg, no dropout", "logreg, dropout 0.5"]
+    assert labels == ["without dropout", "with dropout 0.5"]
 
 
 def test_stop_ends_a_run_promptly_and_keeps_its_best_epoch(manager):
@@ -90,7 +91,7 @@ def test_stop_ends_a_run_promptly_and_keeps_its_best_epoch(manager):
 def test_a_queued_job_can_be_cancelled(manager):
     jobs = manager(max_running=1)
     first = jobs.submit("ann", "first", [TINY])
-    second = jobs.submit("ann", "second", [TINY])
+    second = jobs.submit("ann", "second", [replace(TINY, seed=1)])
     jobs.stop(second)
     assert jobs.history.job(second).status == "cancelled"
     wait_for(lambda: jobs.history.job(first).status == "completed")
@@ -133,11 +134,26 @@ def test_each_student_may_queue_only_a_few_runs(manager):
     jobs = manager(max_running=1, max_queued_per_owner=2)
     jobs.submit("ann", "running", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
     wait_for(lambda: jobs.running())
-    jobs.submit("ann", "1", [TINY])
-    jobs.submit("ann", "2", [TINY])
+    jobs.submit("ann", "1", [replace(TINY, seed=1)])
+    jobs.submit("ann", "2", [replace(TINY, seed=2)])
     with pytest.raises(QueueFull, match="already have 2 runs waiting"):
-        jobs.submit("ann", "3", [TINY])
+        jobs.submit("ann", "3", [replace(TINY, seed=3)])
     jobs.submit("bob", "bob's", [TINY])  # another student is not blocked
+
+
+def test_a_repeated_click_does_not_queue_the_same_run_twice(manager):
+    jobs = manager(max_running=1)
+    long = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
+    first = jobs.submit("ann", "long", [long])
+    with pytest.raises(LimitError, match=f"already (training|waiting in the queue): run {first},"):
+        jobs.submit("ann", "long again", [long])
+    assert jobs.same_as_active("ann", [long]).id == first
+    other = jobs.submit("bob", "bob's long", [long])  # the same settings from another student train
+    jobs.stop(first, owner="ann")
+    jobs.stop(other, owner="bob")
+    wait_for(lambda: not jobs.history.job(first).active)
+    assert jobs.same_as_active("ann", [long]) is None
+    jobs.stop(jobs.submit("ann", "long, once more", [long]))  # once it ended, the same run may train again
 
 
 def test_a_restarted_server_marks_interrupted_runs_and_keeps_finished_ones(tmp_path):

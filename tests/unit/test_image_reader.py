@@ -24,8 +24,8 @@ def encoded(image, fmt="PNG", **options) -> bytes:
 
 
 def canvas_state(data) -> dict:
-    """The canvas component's state as Streamlit keeps it, with ``data`` where the PNG goes."""
-    return {"drawing": {"raw": {"objects": []}, "data": data}, "backgroundFit": None}
+    """The drawing pad's state as Streamlit keeps it, with ``data`` where the PNG goes."""
+    return {"drawing": data}
 
 
 def seven(mode="RGBA", size=280):
@@ -38,14 +38,14 @@ def test_the_canvas_drawing_is_read_like_an_upload():
     image = read_canvas(canvas_state(data_url(encoded(seven()))))
     assert image.size == (280, 280) and image.mode == "RGBA"
     assert drawing_steps(image, light_ink=True) is not None
-    for nothing in (None, {}, {"drawing": None}, {"drawing": {}}, canvas_state(None)):
+    for nothing in (None, {}, "not even a mapping", canvas_state(None), canvas_state("")):
         assert read_canvas(nothing) is None
 
 
 def test_a_gray_and_alpha_canvas_png_is_read_not_a_traceback():
     steps = drawing_steps(read_canvas(canvas_state(data_url(encoded(seven("LA"))))), light_ink=True)
     reference = drawing_steps(read_canvas(canvas_state(data_url(encoded(seven())))), light_ink=True)
-    assert np.abs(steps.centred - reference.centred).mean() < 0.01
+    assert np.abs(steps.model_input - reference.model_input).mean() < 0.01
 
 
 @pytest.mark.parametrize(
@@ -71,8 +71,8 @@ def test_a_forged_canvas_value_gets_a_message_never_a_traceback(value, says):
         read_canvas(canvas_state(value))
 
 
-@pytest.mark.parametrize("drawing", ["a string", 42, ["a", "list"], True])
-def test_a_forged_drawing_that_is_not_a_mapping_gets_a_message(drawing):
+@pytest.mark.parametrize("drawing", ["a string", 42, ["a", "list"], True, {"data": "data:image/png;base64,"}])
+def test_a_forged_drawing_that_is_no_data_url_gets_a_message(drawing):
     with pytest.raises(PreprocessError, match="could not be read"):
         read_canvas({"drawing": drawing})
 

@@ -144,3 +144,8 @@ def test_16_bit_cmyk_and_animated_uploads_read_like_the_plain_picture(data, item
     odd = prepare_photo(decode_image(data))
     assert odd is not None
     assert (odd - plain).abs().mean() < 0.03
+
+
+def test_an_answer_with_little_of_the_probability_is_called_unsure():
+    assert Prediction(np.array([0.55, 0.45]), ("a", "b")).unsure
+    assert not Prediction(np.array([0.9, 0.1]), ("a", "b")).unsure

@@ -3,7 +3,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from mnistcore.errors import PreprocessError
-from mnistcore.preprocess import drawing_steps, prepare_drawing
+from mnistcore.preprocess import drawing_steps, prepare_drawing, prepare_input
 
 
 def canvas(size=280, box=(40, 40, 120, 200), width=20, ink=255, paper=0):
@@ -68,7 +68,7 @@ def test_rgba_strokes_on_transparent_canvas_read_like_gray():
 def test_steps_are_kept_for_showing():
     steps = drawing_steps(canvas())
     assert steps.boxed.shape[0] == 20 or steps.boxed.shape[1] == 20
-    assert steps.centred.shape == (28, 28)
+    assert steps.model_input.shape == (28, 28)
     assert steps.cropped.shape[0] >= steps.boxed.shape[0]
 
 
@@ -105,3 +105,28 @@ def test_a_huge_scribble_still_gets_an_answer():
     steps = drawing_steps(np.asarray(image), light_ink=True)
     assert steps is not None and steps.as_input().shape == (1, 1, 28, 28)
     assert (np.asarray(image) > 0).mean() < 0.5  # a scribble, not a painted-over canvas
+
+
+def test_a_white_sneaker_on_a_wooden_table_stays_light_when_the_student_says_the_background_is_dark():
+    rng = np.random.default_rng(0)
+    wood = np.clip(rng.normal(150, 12, (200, 300)), 0, 255).astype(np.uint8)  # lighter than mid-gray
+    photo = wood.copy()
+    photo[80:140, 60:240] = 250  # the sneaker: a white band
+    picture = Image.fromarray(photo)
+    item = (slice(11, 17), slice(4, 24))  # where the band lands in 28x28
+    guessed = prepare_input(picture, "fashion")  # the edges look light: read as a dark item
+    told = prepare_input(picture, "fashion", background="dark")
+    assert told[0, 0][item].mean() > 0.3 and told[0, 0][:5].mean() < 0.05  # a light item on black
+    assert guessed[0, 0][item].mean() < told[0, 0][item].mean() / 3
+    with pytest.raises(ValueError, match="background must be one of"):
+        prepare_input(picture, "fashion", background="wood")
+
+
+def test_with_centring_off_a_small_digit_in_a_corner_stays_small_and_in_its_corner():
+    corner = canvas(box=(20, 20, 70, 100), width=12)
+    centred = prepare_drawing(corner)[0, 0].numpy()
+    as_drawn = prepare_drawing(corner, centre=False)[0, 0].numpy()
+    assert centre_of_mass(centred) == pytest.approx((14, 14), abs=1.5)
+    cy, cx = centre_of_mass(as_drawn)
+    assert cy < 8 and cx < 8  # where it was drawn, scaled to 28x28
+    assert (as_drawn > 0.1).sum() < (centred > 0.1).sum() / 2  # and as small as it was drawn

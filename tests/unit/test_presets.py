@@ -1,6 +1,8 @@
 """The Train page's form and presets: what the widgets hold becomes the runs to train, and
 anything the browser sends is checked by TrainConfig on the way."""
 
+from dataclasses import replace
+
 import pytest
 
 from mnistcore.data import TRAIN_SIZE
@@ -40,3 +42,18 @@ def test_a_value_the_browser_made_up_cannot_become_a_run(field, value, says):
     values = {**TrainForm.from_preset(PRESETS["Quick overfit"]).as_values(), field: value}
     with pytest.raises(Exception, match=says):
         TrainForm.from_values(values).configs()
+
+
+def test_the_form_names_its_preset_only_while_the_settings_are_the_presets():
+    for name, preset in PRESETS.items():
+        assert TrainForm.from_preset(preset).preset() == name
+    form = TrainForm.from_preset(PRESETS["Quick overfit"])
+    for change in ({"lr": 0.01}, {"arch": "cnn"}, {"train_size": 5_000}, {"dropout": 0.3}):
+        assert replace(form, **change).preset() is None, change  # the page shows "Custom"
+
+
+def test_the_form_after_a_reload_is_the_one_that_sent_the_latest_run():
+    form = replace(TrainForm.from_preset(PRESETS["Quick overfit"]), seed=7, epochs=12)
+    assert TrainForm.from_configs(form.configs()) == form
+    alone = form.configs()[:1]  # trained without dropout only: the twin's dropout is the first preset's
+    assert TrainForm.from_configs(alone).epochs == 12
