@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import math
-import re
 import statistics
 import threading
 import time
@@ -25,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 from .data import TRAIN_SIZE, get_spec
 from .errors import MnistcoreError
-from .history import History
+from .history import STUDENT_CODE, History
 from .models import ARCH_NAMES, ARCHS
 from .presets import TrainForm
 from .status import Status
@@ -48,7 +47,6 @@ TABLES = (
     )""",
 )
 
-STUDENT_CODE = re.compile(r"[0-9a-f]{16}")
 UNNAMED = "a student"
 MAX_NAME = 24
 DOING = ("drawing", "training", "looking")

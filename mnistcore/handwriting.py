@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import math
-import re
 import sqlite3
 import time
 import zipfile
@@ -26,7 +25,7 @@ import torch
 from PIL import Image
 
 from .errors import LimitError
-from .history import History
+from .history import STUDENT_CODE, History
 from .image_reader import CANVAS_MAX_BYTES
 
 SIDE = 28
@@ -36,7 +35,6 @@ MAX_IN_CLASS = 20_000
 HELD_OUT_EVERY = 4  # drawings whose id is a multiple of this are held out: a quarter of them
 SPLITS = ("all", "train", "held-out")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-STUDENT_CODE = re.compile(r"[0-9a-f]{16}")  # as pages/server.py makes them
 
 # AUTOINCREMENT: an id is never given twice, even after the newest drawing is deleted or the
 # class's work is cleared, so a delete button left on someone's screen can never remove a

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -23,6 +24,8 @@ from .status import Status
 from .training import EpochMetrics, TrainConfig, config_from_dict
 
 ACTIVE = (Status.QUEUED, Status.RUNNING)
+# A student's code, the owner of their rows in every table here: 16 lower-case hex digits.
+STUDENT_CODE = re.compile(r"[0-9a-f]{16}")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -157,8 +160,10 @@ class History:
         # timeout=30: a writer waits for another instead of failing at once.
         return sqlite3.connect(self.path, timeout=30, isolation_level=None if write else "DEFERRED")
 
+    # The class's other tables (names, drawings, suggestions) live in this same file and are
+    # written and read through these two as well.
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE takes the write lock up front.
         try:
             with closing(self._connect(write=True)) as db:
@@ -174,7 +179,7 @@ class History:
         except sqlite3.Error as exc:
             raise StorageError(STORAGE_MESSAGE.format(what="write")) from exc
 
-    def _read(self, sql: str, args: Sequence = ()) -> list[sqlite3.Row]:
+    def read(self, sql: str, args: Sequence = ()) -> list[sqlite3.Row]:
         try:
             with closing(self._connect(write=False)) as db:
                 db.row_factory = sqlite3.Row
@@ -182,15 +187,10 @@ class History:
         except sqlite3.Error as exc:
             raise StorageError(STORAGE_MESSAGE.format(what="read")) from exc
 
-    # The class's other tables (names, drawings, suggestions) live in this same file, written
-    # and read the same way.
-    write = _write
-    read = _read
-
     # --- jobs -----------------------------------------------------------------------------
 
     def add_job(self, owner: str, title: str, configs: Sequence[TrainConfig]) -> int:
-        with self._write() as db:
+        with self.write() as db:
             job_id = db.execute(
                 "INSERT INTO jobs (owner, title, status, created, epochs) VALUES (?, ?, ?, ?, ?)",
                 (owner, title, Status.QUEUED, time.time(), configs[0].epochs),
@@ -202,7 +202,7 @@ class History:
         return job_id
 
     def job(self, job_id: int) -> JobRecord | None:
-        rows = self._read("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        rows = self.read("SELECT * FROM jobs WHERE id = ?", (job_id,))
         return _job(rows[0]) if rows else None
 
     def jobs(self, owner: str | None = None, status: Sequence[Status] | None = None) -> list[JobRecord]:
@@ -212,11 +212,11 @@ class History:
         if status is not None:
             sql += f" AND status IN ({','.join('?' * len(status))})"
             args += list(status)
-        return [_job(r) for r in self._read(sql + " ORDER BY id", args)]
+        return [_job(r) for r in self.read(sql + " ORDER BY id", args)]
 
     def queue(self) -> list[int]:
         """The waiting jobs, the next to start first."""
-        return [r["id"] for r in self._read("SELECT id FROM jobs WHERE status = ? ORDER BY id", (Status.QUEUED,))]
+        return [r["id"] for r in self.read("SELECT id FROM jobs WHERE status = ? ORDER BY id", (Status.QUEUED,))]
 
     def queue_position(self, job_id: int) -> int:
         """1 for the next job to start; 0 when the job is not waiting."""
@@ -224,19 +224,19 @@ class History:
         return queue.index(job_id) + 1 if job_id in queue else 0
 
     def start_job(self, job_id: int) -> None:
-        with self._write() as db:
+        with self.write() as db:
             db.execute("UPDATE jobs SET status = ?, started = ? WHERE id = ?", (Status.RUNNING, time.time(), job_id))
             db.execute("UPDATE runs SET status = ? WHERE job_id = ?", (Status.RUNNING, job_id))
 
     def set_job(self, job_id: int, **values) -> None:
         columns = ", ".join(f"{k} = ?" for k in values)
-        with self._write() as db:
+        with self.write() as db:
             db.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*values.values(), job_id))
 
     def finish_job(self, job_id: int, status: Status, message: str = "") -> None:
         """Close a job that is still open and whichever of its runs are, in one transaction; a
         job already ended keeps its end."""
-        with self._write() as db:
+        with self.write() as db:
             closed = db.execute(
                 "UPDATE jobs SET status = ?, message = ?, finished = ? WHERE id = ? AND status IN (?, ?)",
                 (status, message, time.time(), job_id, *ACTIVE),
@@ -247,7 +247,7 @@ class History:
 
     def mark_interrupted(self) -> int:
         """After a server restart: jobs that were training when it died can never finish."""
-        with self._write() as db:
+        with self.write() as db:
             ids = [r[0] for r in db.execute("SELECT id FROM jobs WHERE status = ?", (Status.RUNNING,))]
             for job_id in ids:
                 db.execute(
@@ -263,30 +263,30 @@ class History:
     # --- runs and epochs ----------------------------------------------------------------
 
     def runs(self, job_id: int) -> list[RunRecord]:
-        rows = self._read("SELECT * FROM runs WHERE job_id = ? ORDER BY position", (job_id,))
+        rows = self.read("SELECT * FROM runs WHERE job_id = ? ORDER BY position", (job_id,))
         return [
             RunRecord(**{**dict(r), "config": config_from_dict(json.loads(r["config"])), "status": Status(r["status"])})
             for r in rows
         ]
 
     def run(self, run_id: int) -> RunRecord | None:
-        rows = self._read("SELECT job_id FROM runs WHERE id = ?", (run_id,))
+        rows = self.read("SELECT job_id FROM runs WHERE id = ?", (run_id,))
         return next((r for r in self.runs(rows[0]["job_id"]) if r.id == run_id), None) if rows else None
 
     def set_run(self, run_id: int, **values) -> None:
         columns = ", ".join(f"{k} = ?" for k in values)
-        with self._write() as db:
+        with self.write() as db:
             db.execute(f"UPDATE runs SET {columns} WHERE id = ?", (*values.values(), run_id))
 
     def add_epoch(self, run_id: int, m: EpochMetrics) -> None:
-        with self._write() as db:
+        with self.write() as db:
             db.execute(
                 "INSERT OR REPLACE INTO epochs VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (run_id, m.epoch, m.train_loss, m.val_loss, m.val_accuracy, m.seconds, int(m.is_best)),
             )
 
     def epochs(self, run_id: int) -> list[dict]:
-        rows = self._read(
+        rows = self.read(
             "SELECT epoch, train_loss, val_loss, val_accuracy, seconds, is_best FROM epochs "
             "WHERE run_id = ? ORDER BY epoch",
             (run_id,),
@@ -307,7 +307,7 @@ class History:
         """Claim ``name`` for ``owner``'s model, in one transaction: of two students saving the
         same name at once, the second is refused. CheckpointError when the name is taken,
         LimitError when the student already keeps ``limit`` models."""
-        with self._write() as db:
+        with self.write() as db:
             if db.execute("SELECT 1 FROM saved_models WHERE name = ?", (name,)).fetchone():
                 raise CheckpointError(f"A model called {name} already exists; choose another name.")
             kept = db.execute("SELECT COUNT(*) FROM saved_models WHERE owner = ?", (owner,)).fetchone()[0]
@@ -321,11 +321,11 @@ class History:
             )
 
     def mark_saved(self, name: str) -> None:
-        with self._write() as db:
+        with self.write() as db:
             db.execute("UPDATE saved_models SET ready = 1 WHERE name = ?", (name,))
 
     def release_saved(self, name: str) -> None:
-        with self._write() as db:
+        with self.write() as db:
             db.execute("DELETE FROM saved_models WHERE name = ?", (name,))
 
     def saved_models(self, owner: str | None = None) -> list[SavedModel]:
@@ -333,4 +333,4 @@ class History:
         sql, args = "SELECT name, owner, run_id, created FROM saved_models WHERE ready = 1", []
         if owner is not None:
             sql, args = sql + " AND owner = ?", [owner]
-        return [SavedModel(**dict(r)) for r in self._read(sql + " ORDER BY created, name", args)]
+        return [SavedModel(**dict(r)) for r in self.read(sql + " ORDER BY created, name", args)]

@@ -84,9 +84,15 @@ def crop_and_fit(image: np.ndarray, mask: np.ndarray, box: int) -> tuple[np.ndar
     cropped = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = cropped.shape
     size = (max(1, round(h * box / max(h, w))), max(1, round(w * box / max(h, w))))
-    fitted = (
+    return cropped, _resized(cropped, size)
+
+
+def _resized(ink: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Smoothly resized (antialiased, so thin strokes survive shrinking), brightest at 1: a thin
+    or faint stroke still reaches full white, as MNIST's do."""
+    resized = (
         F.interpolate(
-            torch.from_numpy(np.ascontiguousarray(cropped))[None, None],
+            torch.from_numpy(np.ascontiguousarray(ink))[None, None],
             size=size,
             mode="bilinear",
             antialias=True,
@@ -95,7 +101,7 @@ def crop_and_fit(image: np.ndarray, mask: np.ndarray, box: int) -> tuple[np.ndar
         .clamp(0, 1)
         .numpy()
     )
-    return cropped, fitted / fitted.max()  # a thin or faint stroke still reaches full white, as MNIST's do
+    return resized / resized.max()
 
 
 def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False, centre: bool = True) -> DrawingSteps | None:
@@ -114,18 +120,7 @@ def drawing_steps(image: np.ndarray | Image.Image, light_ink: bool = False, cent
     if max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 < MIN_INK_SPAN * max(mask.shape):
         raise PreprocessError("That is only a dot. Draw a whole digit, about as tall as the square.")
     if not centre:
-        whole = (
-            F.interpolate(
-                torch.from_numpy(np.ascontiguousarray(ink))[None, None],
-                size=(FRAME, FRAME),
-                mode="bilinear",
-                antialias=True,
-                align_corners=False,
-            )[0, 0]
-            .clamp(0, 1)
-            .numpy()
-        )
-        whole = whole / whole.max()
+        whole = _resized(ink, (FRAME, FRAME))
         return DrawingSteps(ink, ink, whole, whole, recentred=False)
     cropped, boxed = crop_and_fit(ink, mask, BOX)
 

@@ -13,6 +13,7 @@ from pages.server import catalog, student_id
 from pages.widgets import load_model, page_header, pick_model, show_prediction
 
 CANVAS = 280  # px: the drawing pad's own size; on a narrow screen it is shown smaller
+BRUSH = 20  # px: the pen's width to begin with
 STEP_WIDTH = 140  # px: each preprocessing step shown at this one width
 
 page_header(
@@ -34,8 +35,9 @@ def drawing_area() -> None:
     # The pad sits at the top left, so it is wholly on the first screen of a projector too.
     left, right = st.columns(2, gap="medium")
     with left:
-        drawing_pad(CANVAS, st.session_state.get("brush", 20), key="canvas")
-        st.slider("Brush width", 8, 40, 20, key="brush", help=HELP["brush"])
+        # The slider comes after the pad; a moved slider is already in session_state when this reruns.
+        drawing_pad(CANVAS, st.session_state.get("brush", BRUSH), key="canvas")
+        st.slider("Brush width", 8, 40, BRUSH, key="brush", help=HELP["brush"])
     with right:
         entry = pick_model("mnist", "Digit model", key="draw_model")
         with st.expander("More to try"):

@@ -3,14 +3,13 @@ that all sessions share, and who the student in this browser tab is."""
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import streamlit as st
 
 from mnistcore.catalog import Catalog
 from mnistcore.errors import MnistcoreError
-from mnistcore.history import History
+from mnistcore.history import STUDENT_CODE, History
 from mnistcore.jobs import JobLimits, JobManager
 from mnistcore.settings import Settings
 
@@ -62,6 +61,3 @@ def student_id() -> str:
     st.session_state.student = token
     st.query_params["student"] = token
     return token
-
-
-STUDENT_CODE = re.compile(r"[0-9a-f]{16}")
