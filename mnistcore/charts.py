@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas  # noqa: F401
 import plotly.graph_objects as go
-from plotly.colors import qualitative
+from plotly.colors import convert_colors_to_same_type, qualitative, unlabel_rgb
 
 HIGHLIGHT = "#e4572e"
 MUTED = "#9aa5b1"
@@ -91,9 +91,10 @@ def model_comparison(rows: list[tuple[str, np.ndarray]], classes: tuple[str, ...
     )
 
 
-def _rgba(hex_colour: str, alpha: float) -> str:
-    r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
+def _rgba(colour: str, alpha: float) -> str:
+    """A PALETTE colour ("#1f77b4" or Dark2's "rgb(27,158,119)") made see-through."""
+    r, g, b = unlabel_rgb(convert_colors_to_same_type(colour, colortype="rgb")[0][0])
+    return f"rgba({r:g},{g:g},{b:g},{alpha})"
 
 
 def _epoch_axis(epochs: int | None) -> dict:

@@ -18,6 +18,16 @@ def enlarge(image: np.ndarray, size: int = 168) -> np.ndarray:
     return (big * 255).astype(np.uint8)
 
 
+def on_square(image: np.ndarray) -> np.ndarray:
+    """A gray picture centred on a black square, so pictures of any shape show at one size."""
+    h, w = image.shape[:2]
+    side = max(h, w)
+    square = np.zeros((side, side), dtype=image.dtype)
+    top, left = (side - h) // 2, (side - w) // 2
+    square[top : top + h, left : left + w] = image
+    return square
+
+
 def diverging(weights: np.ndarray) -> np.ndarray:
     """Signed values as RGB in [0, 1]: red where positive, blue where negative, white at zero,
     scaled by the largest magnitude in this one picture."""

@@ -2,7 +2,7 @@ import streamlit as st
 
 from mnistcore.charts import model_comparison
 from mnistcore.data import get_spec
-from mnistcore.display import enlarge
+from mnistcore.display import enlarge, on_square
 from mnistcore.errors import PreprocessError
 from mnistcore.glossary import HELP
 from mnistcore.image_reader import read_canvas
@@ -66,7 +66,7 @@ def drawing_area() -> None:
         st.subheader("From your drawing to the model's input")
         shown = steps.shown()
         for column, (name, picture) in zip(st.columns(len(shown)), shown, strict=True):
-            column.image(enlarge(picture, STEP_WIDTH), caption=name, width=STEP_WIDTH, clamp=True)
+            column.image(enlarge(on_square(picture), STEP_WIDTH), caption=name, width=STEP_WIDTH, clamp=True)
 
     if steps is not None and compare:
         st.subheader("Every digit model on your drawing")

@@ -21,6 +21,7 @@ def test_drawing_a_digit_shows_the_prediction_and_the_ten_bars(page, app_url, di
     expect(prediction(page)).to_have_text(digit)
     expect(page.get_by_text("What the model sees (28x28)")).to_be_visible()
     expect(page.locator(".js-plotly-plot .bars .point")).to_have_count(10)
+    expect(page.get_by_text("It must pick one of the ten digits", exact=False)).to_be_visible()
     if digit == "7":
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=ARTIFACTS / "draw.png")
@@ -42,6 +43,24 @@ def test_a_blank_canvas_shows_no_guess_and_clear_brings_it_back(page, app_url):
     assert ink(page) == 0
     draw(page, SEVEN)  # at once: a stroke right after Clear counts
     expect(prediction(page)).to_have_text("7")
+
+
+def test_the_preprocessing_steps_are_shown_at_one_size(page, app_url):
+    page.goto(app_url)
+    draw(page, SEVEN)
+    expect(prediction(page)).to_have_text("7")
+    page.locator("summary").filter(has_text="More to try").click()
+    page.get_by_text("Show each preprocessing step").click()
+    steps = page.get_by_test_id("stImage").filter(has=page.get_by_test_id("stImageCaption"))
+    expect(steps).to_have_count(5)  # the four steps, and what the model sees beside the answer
+    steps.locator("img").evaluate_all(
+        "imgs => Promise.all(imgs.map(img => img.complete ? null : img.decode()))"
+    )
+    sizes = {
+        (round(b["width"]), round(b["height"]))
+        for b in (steps.nth(i).locator("img").bounding_box() for i in range(1, 5))
+    }
+    assert len(sizes) == 1, sizes
 
 
 def test_undo_takes_back_the_last_stroke_and_a_stroke_right_after_clear_counts(page, app_url):

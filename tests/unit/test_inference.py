@@ -6,7 +6,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from mnistcore.charts import probability_bars
-from mnistcore.display import enlarge
+from mnistcore.display import enlarge, on_square
 from mnistcore.errors import PreprocessError
 from mnistcore.image_reader import decode_image
 from mnistcore.inference import Prediction, classify
@@ -149,3 +149,10 @@ def test_16_bit_cmyk_and_animated_uploads_read_like_the_plain_picture(data, item
 def test_an_answer_with_little_of_the_probability_is_called_unsure():
     assert Prediction(np.array([0.55, 0.45]), ("a", "b")).unsure
     assert not Prediction(np.array([0.9, 0.1]), ("a", "b")).unsure
+
+
+def test_a_picture_of_any_shape_is_shown_on_a_square():
+    tall = np.ones((20, 8), dtype=np.float32)
+    square = on_square(tall)
+    assert square.shape == (20, 20) and square.sum() == tall.sum()
+    assert square[:, :6].sum() == 0 and square[:, 6:14].all()  # centred
