@@ -35,16 +35,25 @@ READ_SECONDS = 1.5
 RETURN_SECONDS = 0.3
 
 # Both ends of the latency are stamped inside the page, on its clock: the end of the stroke
-# (mouseup) and the moment a prediction is in the DOM. Playwright's own waits poll with
+# (pointerup) and the moment the page is idle again with an answer after the rerun the pen's
+# lifting caused. The pad also sends while the pen moves, so an answer to half a stroke may
+# already be on the page at pointerup: it does not count. Playwright's own waits poll with
 # growing intervals and would add up to a second.
 STAMP_PREDICTIONS = """
-window.__strokeEnd = 0; window.__shown = 0;
-document.addEventListener('mousedown', () => { window.__strokeEnd = 0; window.__shown = 0; }, true);
-document.addEventListener('mouseup', () => { window.__strokeEnd = performance.now(); }, true);
+const state = () => document.querySelector('[data-testid="stApp"]')?.getAttribute('data-test-script-state');
+window.__strokeEnd = 0; window.__shown = 0; let busy = false;
+document.addEventListener('pointerdown', () => { window.__strokeEnd = 0; window.__shown = 0; }, true);
+document.addEventListener('pointerup', () => {
+  const end = window.__strokeEnd = performance.now();
+  busy = state() !== 'notRunning';
+  // The pen's last send may equal the one before: no rerun comes, the answer on the page is final.
+  setTimeout(() => { if (window.__strokeEnd === end && !busy && !window.__shown) window.__shown = end; }, 1000);
+}, true);
 new MutationObserver(() => {
-  if (window.__strokeEnd && !window.__shown
-      && document.querySelector('[data-testid="stMetricValue"]')) window.__shown = performance.now();
-}).observe(document, {childList: true, subtree: true});
+  if (!window.__strokeEnd || window.__shown) return;
+  if (state() !== 'notRunning') busy = true;
+  else if (busy && document.querySelector('[data-testid="stMetricValue"]')) window.__shown = performance.now();
+}).observe(document, {childList: true, subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
 """
 
 

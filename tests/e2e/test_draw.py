@@ -53,9 +53,7 @@ def test_the_preprocessing_steps_are_shown_at_one_size(page, app_url):
     page.get_by_text("Show each preprocessing step").click()
     steps = page.get_by_test_id("stImage").filter(has=page.get_by_test_id("stImageCaption"))
     expect(steps).to_have_count(5)  # the four steps, and what the model sees beside the answer
-    steps.locator("img").evaluate_all(
-        "imgs => Promise.all(imgs.map(img => img.complete ? null : img.decode()))"
-    )
+    steps.locator("img").evaluate_all("imgs => Promise.all(imgs.map(img => img.complete ? null : img.decode()))")
     sizes = {
         (round(b["width"]), round(b["height"]))
         for b in (steps.nth(i).locator("img").bounding_box() for i in range(1, 5))
