@@ -44,6 +44,7 @@ browser:
 	fi
 
 run: setup
+	@$(PY) -m mnistcore teacher --port $(PORT)
 	$(PY) -m streamlit run streamlit_app.py --server.port $(PORT)
 
 lint: $(VENV)/.installed-dev

@@ -174,3 +174,12 @@ class Catalog:
             raise CheckpointError("That model is not one of yours, so it cannot be deleted.")
         self.history.release_saved(name)
         shutil.rmtree(self.saved_dir / name, ignore_errors=True)
+
+    def delete_all(self) -> int:
+        """Remove every saved model of the class (a new lesson); the shipped ones stay."""
+        rows = self.history.saved_models() if self.history is not None else []
+        for row in rows:
+            self.history.release_saved(row.name)
+            if NAME.fullmatch(row.name):  # a name is a folder only when it is one of ours
+                shutil.rmtree(self.saved_dir / row.name, ignore_errors=True)
+        return len(rows)

@@ -93,8 +93,14 @@ def class_curves(groups: list[Group], band: str = "minmax", height: int = 480) -
     # Every entry ("without dropout (12 runs)") is long enough that _layout puts two to a row;
     # at this font size a row is taller than it allows for, and one group keeps its entry too.
     rows = math.ceil(len(names) / 2)
+    # Each size named: a page's chart theme sets the legend's and the axes' own, smaller ones.
+    big = dict(size=FONT_SIZE)
+    fig.update_xaxes(tickfont=big, title_font=big)
+    fig.update_yaxes(tickfont=big, title_font=big)
     fig.update_layout(
-        font=dict(size=FONT_SIZE),
+        font=big,
+        legend_font=big,
+        hoverlabel_font=big,
         showlegend=bool(names),
         height=height + rows * LEGEND_ROW,
         margin=dict(l=10, r=10, t=10 + rows * LEGEND_ROW, b=10),

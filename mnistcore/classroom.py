@@ -21,6 +21,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 from .data import TRAIN_SIZE, get_spec
 from .errors import MnistcoreError
@@ -29,6 +30,11 @@ from .models import ARCH_NAMES, ARCHS
 from .presets import TrainForm
 from .status import Status
 from .training import TrainConfig, config_from_dict
+
+if TYPE_CHECKING:  # only named: the class's clearing is handed them by the page
+    from .catalog import Catalog
+    from .handwriting import Handwriting
+    from .jobs import JobManager
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS students (
@@ -154,6 +160,10 @@ class Classroom:
             )
         return name
 
+    def names(self) -> dict[str, str]:
+        """Every named student's code and name, for showing whose run is whose."""
+        return {r["code"]: r["name"] for r in self.history.read("SELECT code, name FROM students WHERE name != ''")}
+
     def name_of(self, code: str) -> str | None:
         rows = self.history.read("SELECT name FROM students WHERE code = ?", (code,))
         return (rows[0]["name"] or None) if rows else None
@@ -274,14 +284,18 @@ class ClassRun:
         return TrainForm.from_configs([self.config]).title
 
 
-def class_runs(history: History) -> list[ClassRun]:
-    """Every run of every student that has at least one epoch, oldest first. A run whose
-    stored settings no longer read (an older version's) is left out rather than stop the page."""
+def class_runs(history: History, job_ids: Sequence[int] | None = None) -> list[ClassRun]:
+    """Every run of every student (of ``job_ids`` only, when given) that has at least one
+    epoch, oldest first. A run whose stored settings no longer read (an older version's) is
+    left out rather than stop the page."""
     _ensure_tables(history)
+    only = ""
+    if job_ids is not None:
+        only = f" AND r.job_id IN ({', '.join(str(int(i)) for i in job_ids) or 'NULL'})"
     rows = history.read(
         "SELECT r.id, r.job_id, r.config, r.status, r.test_accuracy, COALESCE(s.name, '') AS name "
         "FROM runs r JOIN jobs j ON j.id = r.job_id LEFT JOIN students s ON s.code = j.owner "
-        "WHERE EXISTS (SELECT 1 FROM epochs e WHERE e.run_id = r.id) ORDER BY r.job_id, r.position"
+        f"WHERE EXISTS (SELECT 1 FROM epochs e WHERE e.run_id = r.id){only} ORDER BY r.job_id, r.position"
     )
     epochs: dict[int, list[dict]] = {}
     for e in history.read(
@@ -430,6 +444,23 @@ def class_csv(history: History) -> str:
             row += [e["epoch"], e["train_loss"], e["val_loss"], e["val_accuracy"]]
             writer.writerow([_cell(v) for v in row])
     return out.getvalue()
+
+
+def end_lesson(manager: JobManager, catalog: Catalog, handwriting: Handwriting | None = None) -> dict[str, int]:
+    """The teacher's "clear the class's work": waiting runs cancelled and training ones told to
+    stop, every ended run with its curves and weights, every saved model, the names and the
+    suggestion; the class's handwriting too when given. A run still stopping stays until it
+    has stopped. Returns how many of each went."""
+    stopped = 0
+    for job in manager.jobs():
+        if job.active:
+            manager.stop(job.id, by_teacher=True)
+            stopped += 1
+    gone = {"runs stopped": stopped, "runs": manager.forget_ended(), "saved models": catalog.delete_all()}
+    gone.update(clear_class(manager.history))
+    if handwriting is not None:
+        gone["drawings"] = handwriting.clear()
+    return gone
 
 
 def clear_class(history: History) -> dict[str, int]:

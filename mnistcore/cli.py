@@ -1,4 +1,4 @@
-"""python -m mnistcore train|evaluate|predict|data"""
+"""python -m mnistcore train|evaluate|predict|data|teacher"""
 
 from __future__ import annotations
 
@@ -153,6 +153,13 @@ def cmd_data(args) -> None:
         prepare(name)
 
 
+def cmd_teacher(args) -> None:
+    from .settings import Settings
+    from .teacher_key import teacher_link
+
+    print(teacher_link(Settings.from_env().runs_dir, args.port))
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         # One line, not argparse's usage block: the user sees what is wrong at once.
@@ -203,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("data", help="prepare and verify the datasets")
     p.add_argument("dataset", nargs="*", metavar="DATASET", help=f"any of {', '.join(DATASETS)} (default: all)")
     p.set_defaults(run=cmd_data)
+
+    p = sub.add_parser("teacher", help="print the link to the teacher's page (with its key)")
+    p.add_argument("--port", type=int, default=8501, help="the port the app is served on")
+    p.set_defaults(run=cmd_teacher)
     return parser
 
 

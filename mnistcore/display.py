@@ -1,10 +1,12 @@
 """Arrays made into pictures for the pages and the report: small images enlarged with crisp
-pixels, grids of many small images, signed weights in two colours, a heat map over an image."""
+pixels, grids of many small images, signed weights in two colours, a heat map over an image; and
+text a student typed made safe for markdown."""
 
 from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -66,3 +68,12 @@ def png_data_uri(picture: np.ndarray) -> str:
     out = io.BytesIO()
     Image.fromarray(picture).save(out, format="PNG")
     return "data:image/png;base64," + base64.b64encode(out.getvalue()).decode()
+
+
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~:$=\"'])")
+
+
+def plain(text: str) -> str:
+    """``text`` escaped for Streamlit's markdown, where a label or a caption would render
+    ``**``, links, ``:red[...]`` and ``:material/...:``: a student's name shows as typed."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", text)

@@ -66,5 +66,9 @@ HELP = {
     "background": "Fashion-MNIST's clothes are light on black. Say what is behind the item in your photo, "
     "or leave it to the app to guess from the picture's edges.",
     "passes": "How many times to ask, each time with other units switched off.",
+    "seeds": "The same experiment three times, each with another seed. The chart then shows each "
+    "setting's average and how far apart the three runs were: what is luck and what is dropout.",
+    "keep": "Tell the network's answer right or wrong. Your drawing joins the class's own handwriting "
+    "collection, with the digit you say it is, to test and teach models on the class's writing.",
     "log scale": "Squeezes big numbers and stretches small ones, so a small rise late in training shows.",
 }

@@ -233,6 +233,14 @@ The drawings do not say who made them.
 """
 
 
+def ink_png(image: Image.Image) -> bytes:
+    """The pad's drawing as the PNG that is kept: encoded here from the decoded picture, so
+    what is stored is a plain PNG whatever else the browser's bytes held."""
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
 def _check_owner(owner: object) -> None:
     if not isinstance(owner, str) or not STUDENT_CODE.fullmatch(owner):
         raise ValueError("The student's code must be 16 characters of 0-9 and a-f.")

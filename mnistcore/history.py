@@ -301,6 +301,23 @@ class History:
             writer.writerow(e.values())
         return out.getvalue()
 
+    def forget_ended(self) -> tuple[int, list[str]]:
+        """Remove every job that has ended, with its runs and their epochs, in one transaction;
+        returns how many jobs went and the checkpoints their runs had, for the caller to delete.
+        Jobs waiting or training are kept."""
+        ended = f"SELECT id FROM jobs WHERE status NOT IN ({', '.join('?' * len(ACTIVE))})"
+        with self.write() as db:
+            checkpoints = [
+                r[0]
+                for r in db.execute(
+                    f"SELECT checkpoint FROM runs WHERE checkpoint IS NOT NULL AND job_id IN ({ended})", ACTIVE
+                )
+            ]
+            db.execute(f"DELETE FROM epochs WHERE run_id IN (SELECT id FROM runs WHERE job_id IN ({ended}))", ACTIVE)
+            db.execute(f"DELETE FROM runs WHERE job_id IN ({ended})", ACTIVE)
+            jobs = db.execute(f"DELETE FROM jobs WHERE id IN ({ended})", ACTIVE).rowcount
+        return jobs, checkpoints
+
     # --- saved models -------------------------------------------------------------------
 
     def reserve_saved(self, name: str, owner: str, run_id: int | None, limit: int) -> None:

@@ -34,6 +34,7 @@ from .training import TrainConfig
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 0.2
+MAX_RUNNING = 64  # as MNISTCORE_MAX_RUNS allows
 MAX_BACKOFF_SECONDS = 5.0
 
 # How a worker's exit code reads to a student (see worker.py).
@@ -82,6 +83,7 @@ class JobManager:
         self._wake = threading.Event()
         self._closed = False
         self._failing: str | None = None  # the scheduler's last error, logged once
+        self._by_teacher: set[int] = set()  # jobs the teacher stopped, still stopping
         history.mark_interrupted()  # whatever was training when the last server died
         self._thread = threading.Thread(target=self._loop, name="mnistcore-jobs", daemon=True)
         self._thread.start()
@@ -143,10 +145,10 @@ class JobManager:
                 return job
         return None
 
-    def stop(self, job_id: int, owner: str | None = None) -> None:
+    def stop(self, job_id: int, owner: str | None = None, by_teacher: bool = False) -> None:
         """A queued job is cancelled; a running one stops at its next batch and keeps its best
         epoch so far; one whose worker is already gone is closed at once. With ``owner``, only
-        that student's job is touched."""
+        that student's job is touched; ``by_teacher``, the student is told who stopped it."""
         with self._lock:
             job = self.history.job(job_id)
             if job is None or (owner is not None and job.owner != owner):
@@ -154,13 +156,36 @@ class JobManager:
             worker = self._workers.get(job_id)
             if worker is not None:
                 worker.send_signal(signal.SIGTERM)  # the worker stops at its next batch
+                if by_teacher:
+                    self._by_teacher.add(job_id)
                 return
             if job_id in self._ended:
                 return
             if job.status == Status.QUEUED:
-                self.history.finish_job(job_id, Status.CANCELLED, "Cancelled before it started.")
+                who = "Your teacher cancelled it" if by_teacher else "Cancelled"
+                self.history.finish_job(job_id, Status.CANCELLED, f"{who} before it started.")
             elif job.status == Status.RUNNING:  # no worker of ours trains it
                 self._record_end(job_id, Status.INTERRUPTED, "This run had stopped training; it was closed.")
+
+    def set_max_running(self, count: object) -> int:
+        """How many jobs train at once from now on (the teacher's choice for this lesson; a
+        restart goes back to the setting). Running jobs above the new number finish; no new
+        one starts until there is room. ValueError unless a whole number from 1 to MAX_RUNNING."""
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RUNNING:
+            raise ValueError(f"runs training at once must be a whole number from 1 to {MAX_RUNNING}")
+        self.limits = replace(self.limits, max_running=count)
+        self._wake.set()
+        return count
+
+    def forget_ended(self) -> int:
+        """A new lesson: every job that has ended goes, with its runs, curves and weights.
+        Returns how many jobs went; those waiting or training stay."""
+        count, checkpoints = self.history.forget_ended()
+        for checkpoint in checkpoints:
+            path = Path(checkpoint)
+            if path.parent.resolve() == self.models_dir.resolve():  # the row could have been edited
+                delete_checkpoint(path)
+        return count
 
     def job(self, job_id: int) -> JobRecord | None:
         """The job as the history has it, with an end this server knows of but could not yet record."""
@@ -215,8 +240,13 @@ class JobManager:
                 if process.poll() is None:
                     continue
                 del self._workers[job_id]
+                by_teacher = job_id in self._by_teacher
+                self._by_teacher.discard(job_id)
                 if process.returncode == -signal.SIGTERM:  # stopped while it was still starting up
-                    self._ended[job_id] = (Status.STOPPED, "Stopped by the user before training began.")
+                    who = "Your teacher stopped it" if by_teacher else "Stopped by the user"
+                    self._ended[job_id] = (Status.STOPPED, f"{who} before training began.")
+                elif by_teacher and process.returncode == 0:  # the worker wrote "Stopped by the user"
+                    self.history.set_job(job_id, message="Your teacher stopped this run.")
                 elif process.returncode != 0:  # 0: the worker recorded its own end
                     self._ended[job_id] = (
                         Status.FAILED,

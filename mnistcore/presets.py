@@ -133,5 +133,12 @@ class TrainForm:
         return [base, replace(base, dropout=self.dropout)] if with_dropout else [base]
 
 
+def with_seeds(form: TrainForm, count: int = 3) -> list[TrainForm]:
+    """``form`` again with ``count`` seeds, its own first: the same experiment with other
+    starting weights and batch orders, to see how much of a result is luck."""
+    first = min(form.seed, MAX_SEED - count + 1)
+    return [replace(form, seed=first + i) for i in range(count)]
+
+
 def _rounded(form: TrainForm) -> dict:
     return {k: round(v, 9) if isinstance(v, float) else v for k, v in form.as_values().items()}

@@ -11,7 +11,7 @@ class Status(StrEnum):
     RUNNING = "running"  # training
     COMPLETED = "completed"  # every epoch trained
     EARLY_STOPPED = "early_stopped"  # patience ran out; the best epoch is kept
-    STOPPED = "stopped"  # by the student; the best epoch is kept
+    STOPPED = "stopped"  # by the student or the teacher; the best epoch is kept
     OUT_OF_TIME = "out_of_time"  # stopped at the class's time limit; the best epoch is kept
     DIVERGED = "diverged"  # the loss blew up
     FAILED = "failed"  # the worker could not go on (bad data, a full disk, a crash)
@@ -38,7 +38,7 @@ DESCRIBED = {
     Status.RUNNING: "training",
     Status.COMPLETED: "finished",
     Status.EARLY_STOPPED: "stopped early (patience)",
-    Status.STOPPED: "stopped by you",
+    Status.STOPPED: "stopped",  # by the student, or by their teacher: the job's message says
     Status.OUT_OF_TIME: "stopped at the time limit",
     Status.DIVERGED: "diverged",
     Status.FAILED: "failed",

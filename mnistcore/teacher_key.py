@@ -57,6 +57,14 @@ def teacher_key(runs_dir: Path, env: Mapping[str, str] | None = None) -> str:
         ) from None
 
 
+def teacher_link(runs_dir: Path, port: int, host: str = "localhost") -> str:
+    """The line a server prints at its start: the teacher's page with the key in its address."""
+    return (
+        f"Teacher's view (keep this link to yourself): http://{host}:{port}/teacher?key={teacher_key(runs_dir)}\n"
+        f"  from another computer in the room, use this computer's address in place of {host}"
+    )
+
+
 def is_teacher(given: object, key: str) -> bool:
     """Whether ``given`` (from a URL or a form, so anything at all) is the key, compared in
     constant time so that how long a wrong guess takes tells nothing about the key."""

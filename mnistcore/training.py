@@ -139,12 +139,14 @@ class Run:
     weights so far, the epoch's running loss, and how it stands. ``train`` steps several of
     these in lockstep; once finished, each holds its result."""
 
-    def __init__(self, index: int, config: TrainConfig, device: torch.device):
+    def __init__(self, index: int, config: TrainConfig, device: torch.device, start_from: dict | None = None):
         spec = get_spec(config.dataset)
         self.index = index  # among the lockstep configs
         self.config = config
         torch.manual_seed(config.seed)  # same seed, same architecture: same initial weights
         self.model = build_model(config.arch, config.dropout, spec.mean, spec.std).to(device)
+        if start_from is not None:  # fine-tuning: a trained model's weights, not random ones
+            self.model.load_state_dict(start_from)
         # Its own dropout generator: a model's masks do not depend on what trains beside it.
         self.model.generator = torch.Generator(device).manual_seed(config.seed)
         # The fused Adam kernel is a third faster than the default on this 2-core CPU.
@@ -244,9 +246,11 @@ def train(
     data: TrainData | None = None,
     stop: threading.Event | None = None,
     device: torch.device | None = None,
+    start_from: dict | None = None,
 ) -> Iterator[Event]:
     """Train ``configs`` in lockstep on the same batches, yielding ``Progress`` within each epoch,
-    ``EpochEnd`` after it and ``Finished`` last. ``stop`` ends it at the next batch."""
+    ``EpochEnd`` after it and ``Finished`` last. ``stop`` ends it at the next batch;
+    ``start_from``, a state dict of the same architecture, is where every model begins."""
     configs = [configs] if isinstance(configs, TrainConfig) else list(configs)
     _check_lockstep(configs)
     first = configs[0]
@@ -255,7 +259,7 @@ def train(
     train_x, train_y = data.train.images.to(device), data.train.labels.to(device)
     val_x, val_y = data.val.images.to(device), data.val.labels.to(device)
 
-    runs = [Run(i, config, device) for i, config in enumerate(configs)]
+    runs = [Run(i, config, device, start_from) for i, config in enumerate(configs)]
     batch_order = torch.Generator().manual_seed(first.seed)
     augmentation = torch.Generator().manual_seed(first.seed + 1)
     n, batch_size = len(train_y), first.batch_size

@@ -6,6 +6,7 @@ from mnistcore.display import enlarge, tile
 from mnistcore.errors import MnistcoreError
 from mnistcore.explore import class_samples
 from mnistcore.glossary import GLOSSARY
+from pages.server import handwriting
 from pages.widgets import dataset_overview, page_header
 
 PAGE = 40
@@ -65,8 +66,19 @@ st.image(
     else None,
 )
 
+drawings = handwriting() if dataset == "mnist" else None
+if drawings is not None:
+    ours = drawings.drawings(label=label, limit=PAGE)
+    st.markdown(f"**Our class's own {spec.classes[label]}s**, newest first: {drawings.counts()[label]} kept")
+    if ours:
+        st.image(tile([d.image for d in ours], columns=10, scale=3))
+    else:
+        st.caption('None yet. On the Draw page, tap "Right" or "No, it was a ..." under an answer to add yours.')
+
 st.subheader("How many of each class")
 table = pd.DataFrame({SPLIT_NAMES[s]: counts[s] for s in SPLITS}, index=list(spec.classes))
+if drawings is not None:
+    table["our class"] = drawings.counts()
 table.loc["all"] = table.sum()
 st.table(table)
 st.caption(

@@ -3,13 +3,14 @@ import streamlit as st
 from mnistcore.charts import model_comparison
 from mnistcore.data import get_spec
 from mnistcore.display import enlarge, on_square
-from mnistcore.errors import PreprocessError
+from mnistcore.errors import MnistcoreError, PreprocessError
 from mnistcore.glossary import HELP
+from mnistcore.handwriting import ink_png
 from mnistcore.image_reader import read_canvas
 from mnistcore.inference import classify
 from mnistcore.preprocess import drawing_steps
 from pages.drawing_pad import drawing_pad
-from pages.server import catalog, student_id
+from pages.server import catalog, handwriting, student_id
 from pages.widgets import load_model, page_header, pick_model, show_prediction
 
 CANVAS = 280  # px: the drawing pad's own size; on a narrow screen it is shown smaller
@@ -26,6 +27,37 @@ page_header(
     "to fit 20x20 pixels, and put its middle in the middle of 28x28. Switch that off under "
     "**More to try** to see what it is for.",
 )
+
+
+def was_it_right(answer: int, model_input, image) -> None:
+    """One tap tells the class's handwriting what this drawing is: "right", or the digit it
+    really was. The drawing is kept once; the student can take it back."""
+    drawings = handwriting()
+    if drawings is None:
+        return
+    drawing = hash(model_input.tobytes())
+    kept = st.session_state.get("kept")  # (drawing, id, digit) of the last drawing kept from this tab
+    if kept is not None and kept[0] == drawing:
+        note, undo = st.columns([3, 1], vertical_alignment="center")
+        note.success(f"Kept in the class's handwriting as a {kept[2]}. Thank you!", icon=":material/favorite:")
+        if undo.button("Take it back", key="unkeep"):
+            drawings.delete(kept[1], owner=student_id())
+            del st.session_state["kept"]
+            st.rerun(scope="fragment")
+        return
+    tapped = answer if st.button("Right", icon=":material/check:", help=HELP["keep"]) else None
+    # A new key for each drawing, so the last tap is not still selected on the next one.
+    it_was = st.pills("No, it was a", list(range(10)), key=f"it_was_{drawing}", help=HELP["keep"])
+    if it_was is not None:
+        tapped = it_was
+    if tapped is not None:
+        try:
+            kept_id = drawings.add(student_id(), int(tapped), model_input, ink_png(image))
+        except (ValueError, MnistcoreError) as exc:
+            st.error(str(exc))
+            return
+        st.session_state.kept = (drawing, kept_id, int(tapped))
+        st.rerun(scope="fragment")
 
 
 @st.fragment
@@ -59,7 +91,12 @@ def drawing_area() -> None:
         else:
             st.session_state["drawing"] = steps.as_input()  # the Inside page reads it from here
             prediction = classify(load_model(entry), steps.as_input(), "mnist")
-            show_prediction(prediction, steps.model_input, "What the model sees (28x28)")
+            show_prediction(
+                prediction,
+                steps.model_input,
+                "What the model sees (28x28)",
+                under_answer=lambda: was_it_right(prediction.index, steps.model_input, image),
+            )
             st.caption("It must pick one of the ten digits, even for a drawing that is no digit at all.")
 
     if steps is not None and show_steps:

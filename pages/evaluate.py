@@ -4,12 +4,15 @@ from mnistcore.cards import ModelCard
 from mnistcore.charts import clicked_cell, confusion_matrix, per_class_accuracy, probability_bars
 from mnistcore.data import get_spec, load_split
 from mnistcore.display import enlarge
+from mnistcore.evaluation import evaluate
 from mnistcore.glossary import GLOSSARY
 from mnistcore.report import run_report
-from pages.widgets import evaluation_at, evaluation_of, page_header, pick_model
+from pages.server import catalog, handwriting, student_id
+from pages.widgets import evaluation_at, evaluation_of, load_model, page_header, pick_model
 
 GALLERY = 24  # images shown for a chosen cell
 GALLERY_COLUMNS = 4
+TESTS = {"test": "The 10,000 test images", "class": "Our class's handwriting"}
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -27,6 +30,59 @@ page_header(
 )
 with st.columns([3, 2])[0]:
     entry = pick_model(None, "Model", key="evaluate_model")
+    tested_on = "test"
+    if entry.dataset == "mnist" and handwriting() is not None:
+        tested_on = st.segmented_control("Test it on", list(TESTS), format_func=TESTS.get, default="test",
+                                         required=True, key="evaluate_on")  # fmt: skip
+
+
+def on_class_handwriting() -> None:
+    """Every digit model on the drawings the class kept on the Draw page, then the picked one's
+    confusion matrix and mistakes there."""
+    images, labels = handwriting().as_tensors()
+    if not len(labels):
+        st.info('The class has kept no drawings yet. On the Draw page, tap "Right" or "No, it was a ..." '
+                "under an answer to add yours.", icon=":material/draw:")  # fmt: skip
+        return
+    st.caption(
+        f"{len(labels)} drawing{'s' if len(labels) != 1 else ''} by the class. With so few, one drawing more or "
+        f"less moves the score by {1 / len(labels):.1%}: compare the models, not the last digit."
+    )
+    viewer = student_id()
+    models = catalog().shipped("mnist") + catalog().saved("mnist", owner=viewer)
+    results = {m.name: evaluate(load_model(m), images, labels) for m in models}
+    st.table(
+        [
+            {
+                "model": m.title(viewer),
+                "right on MNIST's test images": f"{evaluation_of(m).accuracy:.1%}",
+                "right on our handwriting": f"{results[m.name].accuracy:.1%}",
+            }
+            for m in models
+        ],
+        hide_index=True,
+    )
+    ours = results.get(entry.name) or evaluate(load_model(entry), images, labels)
+    st.markdown(
+        f"**{entry.label}** reads {evaluation_of(entry).accuracy:.1%} of MNIST's test digits and "
+        f"{ours.accuracy:.1%} of ours ({ours.wrong} of {len(labels)} wrong)."
+    )
+    matrix, wrong = st.columns([3, 2], gap="medium")
+    classes = get_spec("mnist").classes
+    matrix.plotly_chart(confusion_matrix(ours.confusion(), classes), config={"displayModeBar": False})
+    with wrong:
+        st.markdown("**The drawings it got wrong**, surest first" if ours.wrong else "**It got every drawing right.**")
+        columns = st.columns(GALLERY_COLUMNS)
+        for n, i in enumerate(ours.confident_mistakes(GALLERY)):
+            columns[n % GALLERY_COLUMNS].image(
+                enlarge(images[i].numpy() / 255.0, 56),
+                caption=f"a {classes[ours.labels[i]]}, read {classes[ours.predictions[i]]}",
+            )
+
+
+if tested_on == "class":
+    on_class_handwriting()
+    st.stop()
 
 spec = get_spec(entry.dataset)
 evaluation = evaluation_of(entry)

@@ -8,10 +8,13 @@ import secrets
 import streamlit as st
 
 from mnistcore.catalog import Catalog
+from mnistcore.classroom import Classroom
 from mnistcore.errors import MnistcoreError
+from mnistcore.handwriting import Handwriting
 from mnistcore.history import STUDENT_CODE, History
 from mnistcore.jobs import JobLimits, JobManager
 from mnistcore.settings import Settings
+from mnistcore.teacher_key import teacher_key, teacher_link
 
 
 def settings() -> Settings:
@@ -35,6 +38,54 @@ def training_queue() -> JobManager | None:
     wrong, which ``settings`` reports)."""
     try:
         return job_manager()
+    except MnistcoreError:
+        return None
+
+
+@st.cache_resource
+def announce_teacher_link() -> None:
+    """Print the teacher's link in the server's console, once per server (``make run`` has
+    printed it before the server started too)."""
+    try:
+        print(teacher_link(settings().runs_dir, st.get_option("server.port")), flush=True)
+    except MnistcoreError as exc:
+        print(f"The teacher's page is off: {exc}", flush=True)
+
+
+def teacher_key_here() -> str | None:
+    """The key that opens the teacher's page; None (and a message) when the server has none."""
+    try:
+        return teacher_key(settings().runs_dir)
+    except MnistcoreError as exc:
+        st.error(f"The teacher's page is off: {exc}")
+        return None
+
+
+# One of each per run history, shared by every session: a Classroom remembers when it last
+# wrote each student's whereabouts.
+@st.cache_resource
+def _classroom(history_path: str) -> Classroom:
+    return Classroom(History(history_path))
+
+
+@st.cache_resource
+def _handwriting(history_path: str) -> Handwriting:
+    return Handwriting(History(history_path))
+
+
+def classroom() -> Classroom | None:
+    """The class's names, whereabouts and the teacher's suggestion; None when the server
+    cannot write its runs folder."""
+    try:
+        return _classroom(str(job_manager().history.path))
+    except MnistcoreError:
+        return None
+
+
+def handwriting() -> Handwriting | None:
+    """The class's kept drawings; None when the server cannot write its runs folder."""
+    try:
+        return _handwriting(str(job_manager().history.path))
     except MnistcoreError:
         return None
 

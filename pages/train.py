@@ -2,8 +2,13 @@ import streamlit as st
 
 from mnistcore.budget import describe
 from mnistcore.charts import accuracy_curves, loss_curves
+from mnistcore.class_charts import class_curves
+from mnistcore.classroom import class_runs, groups
 from mnistcore.data import DATASETS, get_spec
+from mnistcore.display import plain
 from mnistcore.errors import LimitError, MnistcoreError, StorageError
+from mnistcore.fine_tune import EPOCHS as TUNING_EPOCHS
+from mnistcore.fine_tune import FineTuned, fine_tune
 from mnistcore.glossary import HELP
 from mnistcore.jobs import job_to_watch
 from mnistcore.lesson import what_happened
@@ -19,10 +24,12 @@ from mnistcore.presets import (
     PRESETS,
     TRAIN_SIZES,
     TrainForm,
+    with_seeds,
 )
 from mnistcore.status import Status
-from pages.server import catalog, settings, student_id, training_queue
-from pages.widgets import page_header
+from mnistcore.training import Progress
+from pages.server import catalog, classroom, handwriting, settings, student_id, training_queue
+from pages.widgets import load_model, page_header, pick_model
 
 CUSTOM = "Custom"
 CHART_CONFIG = {"displayModeBar": False}
@@ -74,10 +81,40 @@ form = TrainForm.from_values(
 )
 st.session_state.train_preset = form.preset() or CUSTOM  # the preset's name only while the settings are it
 
+
+def submit(forms: list[TrainForm], with_dropout: bool = True) -> list[int]:
+    """Queue a run of each form, as far as the queue takes them; says what it could not."""
+    queued = []
+    for each in forms:
+        try:
+            queued.append(manager.submit(owner, each.title, each.configs(with_dropout)))
+        except (ValueError, MnistcoreError) as exc:
+            st.error(str(exc))
+            break
+    if queued:
+        for key in ("watching", "watch_pick"):  # follow the run that trains, which may be an earlier one
+            st.session_state.pop(key, None)
+    return queued
+
+
+def teachers_suggestion() -> None:
+    room = classroom()
+    suggestion = room.suggestion() if room is not None else None
+    if suggestion is None:
+        return
+    with st.container(border=True):
+        st.markdown(f":material/campaign: **Your teacher suggests:** {plain(suggestion.title)}")
+        run_it = st.button("Run it", type="primary", icon=":material/play_arrow:", key=f"suggested-{suggestion.id}")
+        if run_it and submit([suggestion.form]):
+            show_form(suggestion.form)  # the form shows what is training
+            st.rerun()
+
+
 # Controls on the left, the run on the right: on a projector or a laptop the preset, the Train
 # button, the live chart and Stop are all on the first screen (a phone stacks the two).
 controls, board = st.columns([2, 3], gap="large")
 with controls:
+    teachers_suggestion()
     st.selectbox("Preset", [*PRESETS, CUSTOM], key="train_preset", on_change=apply_preset, help=HELP["preset"])
     if st.session_state.train_preset in PRESETS:
         st.caption(PRESETS[st.session_state.train_preset].what_to_see)
@@ -101,14 +138,13 @@ with controls:
         width="stretch",
     )
     single = st.button("Train without dropout only", disabled=pair is None or already[1] is not None, width="stretch")
+    seeds = st.button("Repeat with 3 seeds", disabled=pair is None or too_long, width="stretch", help=HELP["seeds"])
     if pair is not None and (compare or single):
-        try:
-            manager.submit(owner, form.title, pair if compare else pair[:1])
-            for key in ("watching", "watch_pick"):  # follow the run that trains, which may be an earlier one
-                st.session_state.pop(key, None)
-            mine = manager.jobs(owner=owner)
-        except (ValueError, MnistcoreError) as exc:
-            st.error(str(exc))
+        submit([form], with_dropout=compare)
+        mine = manager.jobs(owner=owner)
+    if pair is not None and seeds:
+        st.session_state.seed_jobs = submit(with_seeds(form))
+        mine = manager.jobs(owner=owner)
     if already.get(2) is not None or already.get(1) is not None:
         same = already[2] or already[1]
         note = f"This run is already {'training' if same.status == Status.RUNNING else 'waiting'}: run {same.id}."
@@ -167,8 +203,10 @@ def status_line(job) -> None:
         st.success(job.message or "Training finished.", icon=":material/check_circle:")
     elif job.status.kept_best:
         st.warning(job.message + " The best epoch so far was kept.", icon=":material/stop_circle:")
+    elif job.status == Status.CANCELLED:
+        st.info(job.message or "Cancelled before it started.", icon=":material/cancel:")
     else:
-        st.error(f"This run {job.status.described}. {job.message}", icon=":material/error:")
+        st.error(f"This run ended: {job.status.described}. {job.message}", icon=":material/error:")
 
 
 def stop_button(job, where) -> None:
@@ -213,6 +251,12 @@ def live() -> None:
         for sentence in what_happened([(*s, p) for s, p in zip(series, dropouts, strict=True)]):
             st.info(sentence, icon=":material/lightbulb:")
     st.plotly_chart(accuracy_curves(series, job.epochs), key=f"acc-{job.id}", config=CHART_CONFIG)
+    seed_jobs = [i for i in st.session_state.get("seed_jobs", []) if i in {j.id for j in jobs}]
+    if len(seed_jobs) > 1:
+        st.markdown(f"**Runs {', '.join(map(str, seed_jobs))} with {len(seed_jobs)} seeds:** each setting's average, "
+                    "shaded from its lowest to its highest run")  # fmt: skip
+        seeded = groups(class_runs(history, seed_jobs), "dropout")
+        st.plotly_chart(class_curves(seeded, height=320), key="seeds", config=CHART_CONFIG)
     if job.active != st.session_state.get("was_active", job.active):
         st.session_state.was_active = job.active
         st.rerun(scope="app")  # the run ended: the save controls below appear
@@ -294,3 +338,43 @@ if yours:
                 st.rerun()
             except MnistcoreError as exc:
                 st.error(str(exc))
+
+
+def fine_tuning() -> None:
+    drawings = handwriting()
+    if drawings is None:
+        return
+    with st.expander("Fine-tune a digit model on our class's handwriting", icon=":material/tune:"):
+        st.caption(
+            "The model goes on learning from three quarters of the drawings the class kept on the Draw page, "
+            "and is tested on the other quarter, which it never sees, before and after."
+        )
+        entry = pick_model("mnist", "Digit model", key="tune_model")
+        if st.button("Fine-tune it", icon=":material/school:"):
+            bar = st.progress(0.0, text="Fine-tuning ...")
+            try:
+                for event in fine_tune(load_model(entry), entry.card.arch, entry.card.dropout, drawings):
+                    if isinstance(event, Progress):
+                        done = (event.epoch - 1 + event.batch / event.batches) / TUNING_EPOCHS
+                        bar.progress(done, text=f"Epoch {event.epoch} of {TUNING_EPOCHS}")
+                    elif isinstance(event, FineTuned):
+                        st.session_state.tuned = (entry.label, event.trained_on, event.before, event.after)
+            except MnistcoreError as exc:
+                st.warning(str(exc), icon=":material/draw:")
+                return
+            bar.empty()
+        result = st.session_state.get("tuned")
+        if result is not None:
+            label, trained_on, before, after = result
+            before_col, after_col = st.columns(2)
+            before_col.metric(f"{label}, before", f"{before.accuracy:.0%}", f"{before.right} of {before.count} right",
+                              delta_color="off", delta_arrow="off")  # fmt: skip
+            after_col.metric("After fine-tuning", f"{after.accuracy:.0%}", f"{after.right} of {after.count} right",
+                             delta_color="off", delta_arrow="off")  # fmt: skip
+            st.caption(
+                f"Trained on {trained_on} drawings, tested on {after.count}: with so few, one drawing is "
+                f"{1 / after.count:.0%} of the score. More drawings from the class make it a fairer test."
+            )
+
+
+fine_tuning()

@@ -4,6 +4,8 @@ shown. Layout only; the work is in mnistcore."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import streamlit as st
 from torch import nn
@@ -11,15 +13,16 @@ from torch import nn
 from mnistcore.catalog import ModelEntry
 from mnistcore.charts import probability_bars
 from mnistcore.checkpoints import load_checkpoint
+from mnistcore.classroom import MAX_NAME
 from mnistcore.data import load_split
-from mnistcore.display import enlarge
+from mnistcore.display import enlarge, plain
 from mnistcore.errors import MnistcoreError
 from mnistcore.evaluation import Evaluation, evaluate
 from mnistcore.explore import class_counts, mean_images
 from mnistcore.glossary import GLOSSARY
 from mnistcore.inference import Prediction
 from mnistcore.inside import top_confidences
-from pages.server import catalog, student_id
+from pages.server import catalog, classroom, student_id
 
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the model ...")
@@ -103,11 +106,37 @@ def page_header(title: str, intro: str, more: str | None = None) -> None:
                 st.markdown(more)
         with st.popover("Words", icon=":material/menu_book:", help="What the words on these pages mean"):
             st.markdown("\n".join(f"- **{term}**: {meaning}" for term, meaning in GLOSSARY.items()))
+        name_box()
     st.caption(intro)
 
 
-def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: str) -> None:
-    """The answer, its confidence, the ten bars, and the 28x28 image the model was given."""
+def name_box() -> None:
+    """The student's name for the class, typed once: the button asks for it until it is given,
+    then shows it. The name follows the student's code, so a reload or a second tab finds it."""
+    room = classroom()
+    if room is None:
+        return
+    code = student_id()
+    name = room.name_of(code)
+    label = plain(name) if name else "Your name?"
+    box = st.popover(label, icon=":material/badge:", type="secondary" if name else "primary",
+                     help="The name your teacher sees beside your runs")  # fmt: skip
+    with box, st.form("name_form", border=False):
+        typed = st.text_input("Your name for the class", value=name or "", max_chars=MAX_NAME,
+                              placeholder="First name or a nickname")  # fmt: skip
+        if st.form_submit_button("Save my name", type="primary"):
+            try:
+                room.set_name(code, typed)
+                st.rerun()
+            except ValueError as exc:
+                st.error(str(exc))
+
+
+def show_prediction(
+    prediction: Prediction, model_input: np.ndarray, caption: str, under_answer: Callable[[], None] | None = None
+) -> None:
+    """The answer, its confidence, the ten bars, and the 28x28 image the model was given;
+    ``under_answer`` draws what goes right under the answer, beside that image."""
     top, seen = st.columns([3, 1])
     with top:
         st.metric(
@@ -122,6 +151,8 @@ def show_prediction(prediction: Prediction, model_input: np.ndarray, caption: st
                 f"The model is unsure: its answer gets only {prediction.confidence:.0%} of the probability.",
                 icon=":material/help:",
             )
+        if under_answer is not None:
+            under_answer()
     with seen:
         st.image(enlarge(model_input, 112), caption=caption)
     # Static: the bars carry their own labels, and it redraws after every stroke, so the

@@ -51,9 +51,9 @@ SERVERS: dict[str, subprocess.Popen] = {}  # url -> the server, for a test that 
 
 
 @contextlib.contextmanager
-def serve_app(folder: Path):
-    """`streamlit run` on a free port, with its runs under ``folder``; yields its URL. The app
-    must log no traceback while it serves."""
+def serve_app(folder: Path, env: dict[str, str] | None = None):
+    """`streamlit run` on a free port, with its runs under ``folder`` (and ``env``'s variables
+    set); yields its URL. The app must log no traceback while it serves."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(folder / "streamlit.log", "w+") as log:
@@ -75,7 +75,7 @@ def serve_app(folder: Path):
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "MNISTCORE_RUNS": str(folder / "runs")},
+            env={**os.environ, "MNISTCORE_RUNS": str(folder / "runs"), **(env or {})},
         )
         try:
             _wait_until_up(url, server, log)

@@ -45,6 +45,26 @@ def test_every_page_runs_without_an_exception_and_renders_no_raw_html(page, tmp_
     job_manager.clear()
 
 
+def test_the_teachers_page_opens_with_its_key_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    monkeypatch.setenv("MNISTCORE_TEACHER_KEY", "the-teachers-key")
+    job_manager.clear()
+    for given in (None, "", "the-teachers-ke", "the-teachers-key-and-more", "THE-TEACHERS-KEY"):
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+        if given is not None:
+            at.query_params["key"] = given
+        at = at.switch_page("pages/teacher.py").run()
+        assert not at.exception
+        assert "This page is for the teacher" in at.info[0].value, given
+        assert not at.metric and not at.table
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120).run()
+    at.query_params["key"] = "the-teachers-key"
+    at = at.switch_page("pages/teacher.py").run()
+    assert not at.exception and not at.error
+    assert [m.label for m in at.metric][:2] == ["Students here", "Runs training"]
+    job_manager.clear()
+
+
 @pytest.mark.e2e
 def test_the_first_visitor_after_a_start_who_comes_straight_to_a_page_gets_the_app(browser, tmp_path):
     # Streamlit serves a folder called pages/ old-style until st.navigation has run once.
@@ -123,7 +143,7 @@ def test_a_train_click_on_a_full_disk_gets_a_message(tmp_path, monkeypatch):
         return connect(self, write)
 
     monkeypatch.setattr(History, "_connect", full)
-    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Train with and without dropout").click().run()
     assert not at.exception
     assert any("could not write its run history" in e.value for e in at.error)
     monkeypatch.setattr(History, "_connect", connect)

@@ -62,7 +62,7 @@ def test_a_killed_server_comes_back_with_interrupted_runs_marked_and_finished_on
         page.goto(f"{url}/train?student={student}")
         table = page.get_by_test_id("stTable")
         expect(table).to_contain_text("interrupted by a server restart")
-        expect(table).to_contain_text("stopped by you")
+        expect(table).to_contain_text("stopped")
         page.close()
 
     assert history.job(training.id).status == "interrupted"

@@ -45,7 +45,7 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     expect(page.get_by_role("heading", name="Your runs")).to_be_visible()
     table = page.get_by_test_id("stTable")
     expect(table).to_contain_text("Layered network on Fashion-MNIST, 1,000 images, 25 epochs: without dropout")
-    expect(table).to_contain_text("stopped by you")
+    expect(table).to_contain_text("stopped")
     expect(page.get_by_text("Stopped by the user")).to_be_visible()
     for _ in range(40):  # the chart draws a moment after the text
         if plotted_epochs(page) == stopped_at:

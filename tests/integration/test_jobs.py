@@ -187,3 +187,16 @@ def test_stop_while_the_worker_is_still_starting_counts_as_stopped(manager):
     jobs.stop(job)  # the worker is still importing torch
     wait_for(lambda: not jobs.history.job(job).active, timeout=30)
     assert jobs.history.job(job).status == "stopped"
+
+
+def test_a_run_the_teacher_stops_or_cancels_tells_its_student_so(manager):
+    jobs = manager(max_running=1)
+    training = jobs.submit("ann", "long", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    waiting = jobs.submit("bob", "waits", [TINY])
+    wait_for(lambda: jobs.history.job(training).batch > 0)
+    jobs.stop(waiting, by_teacher=True)
+    assert jobs.history.job(waiting).message == "Your teacher cancelled it before it started."
+    jobs.stop(training, by_teacher=True)
+    wait_for(lambda: jobs.history.job(training).message == "Your teacher stopped this run.", timeout=30)
+    assert jobs.history.job(training).status == Status.STOPPED
+    assert jobs.set_max_running(2) == 2 and jobs.limits.max_running == 2

@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -84,3 +85,16 @@ def test_predict_refuses_a_huge_file_before_reading_it_and_a_fifo_without_waitin
         f"mnistcore: {fifo}: This is not a regular file (a folder, device or pipe), so it is not read.",
     ]
     assert peak < 2500, f"peak memory {peak:.0f} MB"  # reading the file took 3.7 GB
+
+
+def test_teacher_prints_the_link_with_the_key_the_page_accepts(tmp_path, capsys, monkeypatch):
+    from mnistcore.teacher_key import is_teacher, teacher_key
+
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    monkeypatch.delenv("MNISTCORE_TEACHER_KEY", raising=False)
+    code, out, _ = run(capsys, "teacher", "--port", "8600")
+    assert code == 0
+    link = re.search(r"http://localhost:8600/teacher\?key=(\S+)", out)
+    assert link is not None, out
+    assert is_teacher(link.group(1), teacher_key(tmp_path))
+    assert run(capsys, "teacher", "--port", "8600")[1] == out  # the same key at the next start

@@ -10,7 +10,7 @@ from PIL import Image
 
 from mnistcore.errors import LimitError
 from mnistcore.evaluation import evaluate, predict_probabilities
-from mnistcore.handwriting import ClassDrawing, Handwriting
+from mnistcore.handwriting import PNG_SIGNATURE, ClassDrawing, Handwriting, ink_png
 from mnistcore.history import History
 from mnistcore.models import build_model
 
@@ -194,3 +194,11 @@ def test_a_damaged_row_is_skipped_everywhere_it_is_read(tmp_path):
         assert exported["labels"].tolist() == [3]
     with zipfile.ZipFile(io.BytesIO(handwriting.export_png_zip())) as archive:
         assert archive.namelist() == ["README.txt", f"3/{kept[2]}.png"]
+
+
+def test_the_kept_ink_is_a_plain_png_of_the_picture():
+    picture = Image.new("RGBA", (280, 280), (0, 0, 0, 255))
+    picture.putpixel((140, 140), (255, 255, 255, 255))
+    data = ink_png(picture)
+    assert data.startswith(PNG_SIGNATURE)
+    assert Image.open(io.BytesIO(data)).getpixel((140, 140)) == (255, 255, 255, 255)

@@ -1,4 +1,5 @@
 import io
+import re
 
 import numpy as np
 import pytest
@@ -6,7 +7,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from mnistcore.charts import probability_bars
-from mnistcore.display import enlarge, on_square
+from mnistcore.display import enlarge, on_square, plain
 from mnistcore.errors import PreprocessError
 from mnistcore.image_reader import decode_image
 from mnistcore.inference import Prediction, classify
@@ -156,3 +157,11 @@ def test_a_picture_of_any_shape_is_shown_on_a_square():
     square = on_square(tall)
     assert square.shape == (20, 20) and square.sum() == tall.sum()
     assert square[:, :6].sum() == 0 and square[:, 6:14].all()  # centred
+
+
+@pytest.mark.parametrize("name", ["**Ann**", "[x](http://a.b)", ":red[Bo]", ":material/home: Cy", "<b>Di</b>", "a_b_c"])
+def test_every_markdown_sign_in_a_typed_name_is_escaped(name):
+    escaped = plain(name)
+    assert re.sub(r"\\(.)", r"\1", escaped) == name  # unescaped, it is the name as typed
+    for sign in "*[]():<>_":
+        assert re.search(rf"(?<!\\){re.escape(sign)}", escaped) is None  # no sign without its backslash

@@ -1,0 +1,113 @@
+"""The class in Debian's chromium: two students, each in a browser of their own and with a
+name, and the teacher's view on the projector."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser import SEVEN, draw, go_to, prediction, screenshot, serve_app
+
+pytestmark = pytest.mark.e2e
+
+KEY = "class-test-key-7d2f"
+DEADLINE_MS = 120_000  # two runs training at once on two busy cores
+
+
+@pytest.fixture(scope="module")
+def class_url(tmp_path_factory):
+    # A class of its own: its chart holds these students' runs only.
+    env = {"MNISTCORE_TEACHER_KEY": KEY, "MNISTCORE_MAX_RUNS": "2"}
+    with serve_app(tmp_path_factory.mktemp("class"), env) as url:
+        yield url
+
+
+def student(browser, url: str, name: str):
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{url}/train")
+    page.get_by_role("button", name="Your name?").click()
+    page.get_by_label("Your name for the class").fill(name)
+    page.get_by_role("button", name="Save my name").click()
+    expect(page.get_by_role("button", name=name)).to_be_visible()  # the header button shows it now
+    return page
+
+
+def test_without_the_key_the_teachers_page_shows_nothing_of_the_class(browser, class_url):
+    ann = student(browser, class_url, "Ann")
+    page = browser.new_context().new_page()
+    for address in (f"{class_url}/teacher", f"{class_url}/teacher?key=not-the-key", f"{class_url}/teacher?key="):
+        page.goto(address)
+        expect(page.get_by_text("This page is for the teacher")).to_be_visible()
+        expect(page.get_by_text("Students here")).to_have_count(0)
+        expect(page.get_by_text("Ann")).to_have_count(0)
+    ann.context.close()
+    page.context.close()
+
+
+def test_two_students_and_the_teacher(browser, class_url):
+    ann, bob = student(browser, class_url, "Ann"), student(browser, class_url, "**Bob**")
+    expect(bob.get_by_role("button", name="**Bob**")).to_be_visible()  # as typed, not bold
+    bob.get_by_text("Settings", exact=True).click()
+    bob.get_by_role("spinbutton", name="Seed").fill("1")  # the same experiment, other luck
+    bob.get_by_role("spinbutton", name="Seed").press("Enter")
+    expect(bob.get_by_role("combobox", name="Preset")).to_have_value("Custom")
+    for page in (ann, bob):
+        page.get_by_role("button", name="Train with and without dropout").click()
+
+    teacher = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    teacher.goto(f"{class_url}/teacher?key={KEY}")
+    expect(teacher.get_by_role("heading", name="Teacher's view")).to_be_visible()
+    roster = teacher.get_by_test_id("stTable").first
+    expect(roster).to_contain_text("Ann")
+    expect(roster).to_contain_text("**Bob**")
+    # Both students' runs on one chart, grouped by dropout, each group with its band.
+    chart = teacher.locator(".js-plotly-plot").first
+    expect(chart.locator(".legendtext", has_text="without dropout (2 runs)")).to_be_visible(timeout=DEADLINE_MS)
+    expect(chart.locator(".legendtext", has_text="with dropout (2 runs)")).to_be_visible()
+    assert chart.locator("path.js-fill").count() >= 2  # a shaded band per group
+
+    # The teacher suggests an experiment; Ann runs it with one click.
+    teacher.get_by_role("tab", name="Suggest an experiment").click()
+    teacher.get_by_test_id("stSelectbox").filter(has_text="Preset").click()
+    teacher.get_by_role("option", name="Seed experiment").click()
+    teacher.get_by_role("button", name="Send to the class").click()
+    expect(teacher.get_by_text("Every student's Train page suggests")).to_be_visible()
+    ann.reload()
+    expect(ann.get_by_text("Your teacher suggests:")).to_be_visible()
+    ann.get_by_role("button", name="Run it").click()
+    suggested = "Layered network on Fashion-MNIST, 50,000 images, 30 epochs"
+    expect(ann.get_by_test_id("stTable")).to_contain_text(suggested)
+
+    # Bob tells the class's handwriting that his 7 was a 4.
+    go_to(bob, "Try it", "Draw a digit")  # through the menu: still Bob
+    draw(bob, SEVEN)
+    expect(prediction(bob)).to_have_text("7")
+    bob.get_by_role("radiogroup", name="No, it was a").get_by_role("radio", name="4", exact=True).click()
+    expect(bob.get_by_text("Kept in the class's handwriting as a 4")).to_be_visible()
+    go_to(bob, "Look inside", "Evaluate a model")
+    expect(bob.get_by_test_id("stMetric").first).to_be_visible(timeout=DEADLINE_MS)  # the page has evaluated
+    bob.get_by_test_id("stSelectbox").filter(has=bob.get_by_text("Model", exact=True)).click()
+    bob.get_by_role("option", name="mnist-cnn", exact=False).click()
+    bob.get_by_role("radio", name="Our class's handwriting").click()
+    expect(bob.get_by_text(re.compile(r"^1 drawing by the class"))).to_be_visible()
+    expect(bob.get_by_text("a 4, read 7")).to_be_visible()  # the drawing the model got wrong
+    expect(bob.get_by_text(re.compile(r"reads \d+\.\d% of MNIST's test digits and 0\.0% of ours"))).to_be_visible()
+    teacher.get_by_role("tab", name="Handwriting").click()
+    expect(teacher.get_by_text("a 4", exact=True)).to_be_visible()  # with a Delete button for the teacher
+    teacher.get_by_role("tab", name="The class").click()
+    expect(teacher.get_by_test_id("stMetric").filter(has_text="Drawings kept")).to_contain_text("1")
+    bob_row = teacher.get_by_test_id("stTable").first.locator("tr", has_text="**Bob**")
+    expect(bob_row).to_contain_text("looking")  # Bob is on the Evaluate page
+
+    # The teacher stops Ann's suggested run; Ann's page says so.
+    entry = (
+        teacher.get_by_test_id("stHorizontalBlock")
+        .filter(has_text=suggested)
+        .filter(has=teacher.get_by_role("button", name=re.compile("^(Stop|Cancel)$")))
+    )
+    entry.last.get_by_role("button", name=re.compile("^(Stop|Cancel)$")).click()
+    row = ann.get_by_test_id("stTable").locator("tr", has_text=suggested).first
+    expect(row).to_contain_text(re.compile("stopped|cancelled"), timeout=DEADLINE_MS)
+    screenshot(teacher, "teacher.png", 1600)
+    for page in (ann, bob, teacher):
+        page.context.close()
