@@ -81,7 +81,8 @@ class TrainForm:
         """What the run trains, as its heading says: "Layered network on Fashion-MNIST, 1,000
         images, 25 epochs"."""
         name = ARCH_NAMES.get(self.arch, str(self.arch)).capitalize()
-        return f"{name} on {get_spec(self.dataset).title}, {self.train_size:,} images, {self.epochs} epochs"
+        epochs = "1 epoch" if self.epochs == 1 else f"{self.epochs} epochs"
+        return f"{name} on {get_spec(self.dataset).title}, {self.train_size:,} images, {epochs}"
 
     def preset(self) -> str | None:
         """The name of the preset these settings are, or None when they are the student's own.

@@ -1,14 +1,18 @@
+import io
 import json
 import re
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 from mnistcore.catalog import Catalog
+from mnistcore.handwriting import Handwriting
 from mnistcore.history import History
 from pages.server import job_manager
 from tests.e2e.browser import serve_app
@@ -62,6 +66,22 @@ def test_the_teachers_page_opens_with_its_key_only(tmp_path, monkeypatch):
     at = at.switch_page("pages/teacher.py").run()
     assert not at.exception and not at.error
     assert [m.label for m in at.metric][:2] == ["Students here", "Runs training"]
+    job_manager.clear()
+
+
+def test_the_dataset_explorer_shows_the_class_drawings_of_a_digit_beside_mnists(tmp_path, monkeypatch):
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()
+    drawings = Handwriting(History(tmp_path / "history.sqlite"))
+    ink = io.BytesIO()
+    Image.new("RGBA", (280, 280)).save(ink, format="PNG")
+    for label in (0, 0, 3):
+        drawings.add("0123456789abcdef", label, np.zeros((28, 28)), ink.getvalue())
+    at = run_page("pages/dataset.py")
+    assert not at.exception
+    assert any("Our class's own 0s" in m.value and "2 kept" in m.value for m in at.markdown)
+    counts = at.table[-1].value
+    assert list(counts["our class"][:4]) == [2, 0, 0, 1] and counts["our class"]["all"] == 3
     job_manager.clear()
 
 

@@ -4,9 +4,13 @@ name, and the teacher's view on the projector."""
 import re
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
-from tests.e2e.browser import SEVEN, draw, go_to, prediction, screenshot, serve_app
+from mnistcore.data import load_split
+from mnistcore.handwriting import Handwriting
+from mnistcore.history import History
+from tests.e2e.browser import SEVEN, draw, go_to, png_bytes, prediction, screenshot, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -15,10 +19,15 @@ DEADLINE_MS = 120_000  # two runs training at once on two busy cores
 
 
 @pytest.fixture(scope="module")
-def class_url(tmp_path_factory):
+def class_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("class")
+
+
+@pytest.fixture(scope="module")
+def class_url(class_folder):
     # A class of its own: its chart holds these students' runs only.
     env = {"MNISTCORE_TEACHER_KEY": KEY, "MNISTCORE_MAX_RUNS": "2"}
-    with serve_app(tmp_path_factory.mktemp("class"), env) as url:
+    with serve_app(class_folder, env) as url:
         yield url
 
 
@@ -111,3 +120,49 @@ def test_two_students_and_the_teacher(browser, class_url):
     screenshot(teacher, "teacher.png", 1600)
     for page in (ann, bob, teacher):
         page.context.close()
+
+
+def test_a_name_is_found_again_after_a_reload_and_in_a_second_tab(browser, class_url):
+    cy = student(browser, class_url, "Cy")
+    cy.reload()
+    expect(cy.get_by_role("button", name="Cy")).to_be_visible()
+    second = browser.new_context().new_page()
+    second.goto(cy.url)  # the same ?student= code
+    expect(second.get_by_role("button", name="Cy")).to_be_visible()
+    for page in (cy, second):
+        page.context.close()
+
+
+def test_fine_tuning_on_the_class_handwriting_shows_before_and_after(browser, class_url, class_folder):
+    # The class's drawings: MNIST training digits, as if thirty students had drawn them.
+    drawings = Handwriting(History(class_folder / "runs" / "history.sqlite"))
+    digits = load_split("mnist", "train")
+    blank = png_bytes(Image.new("RGBA", (280, 280)))
+    for i in range(40):
+        drawings.add(f"{i % 8:016x}", int(digits.labels[i]), digits.images[i].numpy() / 255.0, blank)
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(f"{class_url}/train")
+    page.get_by_text("Fine-tune a digit model on our class's handwriting").click()
+    page.get_by_role("button", name="Fine-tune it").click()
+    expect(page.get_by_test_id("stMetric").filter(has_text="before")).to_contain_text(re.compile(r"of \d+ right"))
+    expect(page.get_by_test_id("stMetric").filter(has_text="After fine-tuning")).to_contain_text(
+        re.compile(r"\d+ of \d+ right")
+    )
+    expect(page.get_by_text(re.compile(r"^Trained on \d+ drawings, tested on \d+"))).to_be_visible()
+    page.context.close()
+
+
+def test_three_seeds_queue_three_runs_and_chart_their_bands(browser, class_url):
+    page = student(browser, class_url, "Di")
+    page.get_by_text("Settings", exact=True).click()
+    epochs = page.get_by_role("slider", name="Epochs")
+    epochs.focus()
+    epochs.press("Home")  # 1 epoch, the shortest run
+    expect(epochs).to_have_attribute("aria-valuetext", "1")
+    page.get_by_role("button", name="Repeat with 3 seeds").click()
+    runs = page.get_by_test_id("stTable").locator("tr", has_text="1,000 images, 1 epoch:")
+    expect(runs).to_have_count(6)  # three seeds, each with and without dropout
+    chart = page.locator(".js-plotly-plot", has=page.locator(".legendtext", has_text="without dropout (3 runs)"))
+    expect(chart).to_be_visible(timeout=DEADLINE_MS)
+    expect(chart.locator(".legendtext", has_text="with dropout (3 runs)")).to_be_visible()
+    page.context.close()
