@@ -12,7 +12,7 @@ from .classroom import Group
 
 FONT_SIZE = 18  # read from the back of the room
 LEGEND_ROW = 36  # px a row of legend entries takes at that size
-BANDS = ("minmax", "sd")
+BANDS = {"minmax": "lowest to highest run", "sd": "one standard deviation either side"}  # as a teacher picks one
 
 
 def _runs(n: int) -> str:

@@ -4,7 +4,7 @@ Opened with the teacher's key (``?key=...``); without it, nothing of the class i
 
 import streamlit as st
 
-from mnistcore.class_charts import class_curves
+from mnistcore.class_charts import BANDS, class_curves
 from mnistcore.classroom import AWAY, GROUP_BY, class_csv, class_runs, end_lesson, groups, leaderboard
 from mnistcore.display import enlarge, plain
 from mnistcore.errors import MnistcoreError
@@ -15,7 +15,6 @@ from mnistcore.teacher_key import VARIABLE, is_teacher
 from pages.server import catalog, classroom, handwriting, teacher_key_here, training_queue
 
 LIVE_EVERY_S = 2.0
-BANDS = {"minmax": "lowest to highest run", "sd": "one standard deviation either side"}
 DRAWINGS_SHOWN = 40
 # Larger type than the students' pages: the teacher's view is read from the back of the room.
 PROJECTOR_CSS = """<style>
@@ -34,7 +33,9 @@ if key is None or not is_teacher(given, key):
         icon=":material/lock:",
     )
     st.stop()
-st.session_state.teacher_key = given  # the key can leave the address bar once this tab has it
+# The tab keeps the key; the address bar, which the projector shows the class, does not.
+st.session_state.teacher_key = given
+st.query_params.pop("key", None)
 
 manager, room, drawings = training_queue(), classroom(), handwriting()
 if manager is None or room is None or drawings is None:

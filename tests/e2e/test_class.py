@@ -66,6 +66,7 @@ def test_two_students_and_the_teacher(browser, class_url):
     teacher = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     teacher.goto(f"{class_url}/teacher?key={KEY}")
     expect(teacher.get_by_role("heading", name="Teacher's view")).to_be_visible()
+    expect(teacher).not_to_have_url(re.compile("key="))  # the projector never shows it
     roster = teacher.get_by_test_id("stTable").first
     expect(roster).to_contain_text("Ann")
     expect(roster).to_contain_text("**Bob**")
