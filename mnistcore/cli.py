@@ -21,6 +21,8 @@ def _progress_bar(done: int, total: int, prefix: str, width: int = 30) -> None:
 
 
 def cmd_train(args) -> None:
+    from dataclasses import replace
+
     from .checkpoints import save_run
     from .data import load_split
     from .settings import Settings
@@ -28,55 +30,81 @@ def cmd_train(args) -> None:
     from .training import EpochEnd, Finished, Progress, TrainConfig, train
 
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    # --compare-dropout P: the Train page's pair, this config and its twin with dropout P, in lockstep.
+    configs = [config] if args.compare_dropout is None else [config, replace(config, dropout=args.compare_dropout)]
+    if len({c.dropout for c in configs}) < len(configs):
+        raise ValueError("--compare-dropout must differ from --dropout: the pair compares two dropouts")
     test = load_split(config.dataset, "test")  # now: a missing or damaged file fails before training
     show_bar = sys.stderr.isatty() and not args.json
     if not args.json:
-        print(f"Training the {config.arch} {config.label} on {config.dataset} for up to {config.epochs} epochs")
-        print(f"{'epoch':>5} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'seconds':>8}")
-    for event in train(config):
+        pair = " and ".join(c.label for c in configs)
+        print(f"Training the {config.arch} {pair} on {config.dataset} for up to {config.epochs} epochs")
+        print(f"{'epoch':>5} {'run':<20} {'train loss':>10} {'val loss':>9} {'val acc':>8} {'seconds':>8}")
+    for event in train(configs):
         if isinstance(event, Progress) and show_bar:
             _progress_bar(event.batch, event.batches, f"epoch {event.epoch}")
         elif isinstance(event, EpochEnd):
-            m = event.metrics[0]
             if args.json:
-                print(json.dumps({k: v for k, v in m.as_dict().items() if k != "run"}), flush=True)
-            else:
+                print(json.dumps(_epoch_line(event, configs)), flush=True)
+            for m in () if args.json else event.metrics:
                 best = "  *best" if m.is_best else ""
                 print(
-                    f"{m.epoch:>5} {m.train_loss:>10.4f} {m.val_loss:>9.4f} {m.val_accuracy:>8.4f} "
-                    f"{m.seconds:>8.1f}{best}",
+                    f"{m.epoch:>5} {configs[m.run].label:<20} {m.train_loss:>10.4f} {m.val_loss:>9.4f} "
+                    f"{m.val_accuracy:>8.4f} {m.seconds:>8.1f}{best}",
                     flush=True,
                 )
         elif isinstance(event, Finished):
             finished = event
-    result = finished.results[0]
-    if result.best_epoch is None:
+    if all(result.best_epoch is None for result in finished.results):
         raise MnistcoreError(finished.message or "Training produced no usable epoch; nothing saved.")
-    out = (
-        Path(args.out)
-        if args.out
-        else Settings.from_env().runs_dir
-        / "cli"
-        / (f"{config.dataset}-{config.arch}-d{config.dropout:g}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}.pt")
-    )
-    card = save_run(result, out, test)
-    summary = {
-        "status": finished.status,
-        "best_epoch": result.best_epoch,
-        "val_loss": result.best_val_loss,
-        "test_accuracy": card.test_accuracy,
-        "test_loss": card.test_loss,
-        "checkpoint": str(out),
-    }
-    if args.json:
-        print(json.dumps({"summary": summary}), flush=True)
-    else:
-        if finished.status != Status.COMPLETED or result.status == Status.EARLY_STOPPED:
-            print(finished.message)
-        print(
-            f"Best epoch {result.best_epoch} (val loss {result.best_val_loss:.4f}); "
-            f"test accuracy {card.test_accuracy:.4f}; saved {out}"
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    summaries = []
+    for result in finished.results:
+        c = result.config
+        if args.out:
+            out = Path(args.out)
+            if len(configs) > 1:  # one file each: my-run.pt -> my-run-d0.pt, my-run-d0.2.pt
+                out = out.with_name(f"{out.stem}-d{c.dropout:g}{out.suffix or '.pt'}")
+        else:
+            out = Settings.from_env().runs_dir / "cli" / f"{c.dataset}-{c.arch}-d{c.dropout:g}-{stamp}.pt"
+        card = save_run(result, out, test) if result.best_epoch is not None else None
+        summaries.append(
+            {
+                "run": c.label,
+                "status": result.status,
+                "best_epoch": result.best_epoch,
+                "val_loss": result.best_val_loss,
+                "test_accuracy": card.test_accuracy if card else None,
+                "test_loss": card.test_loss if card else None,
+                "checkpoint": str(out) if card else None,
+            }
         )
+    if args.json:
+        summary = summaries[0] if len(summaries) == 1 else {"runs": summaries}
+        print(json.dumps({"summary": {"status": finished.status, **summary}}), flush=True)
+        return
+    if finished.status != Status.COMPLETED or any(r.status == Status.EARLY_STOPPED for r in finished.results):
+        print(finished.message)
+    for s in summaries:
+        if s["checkpoint"] is None:
+            print(f"The run {s['run']}: no usable epoch; nothing saved.")
+        else:
+            print(
+                f"The run {s['run']}: best epoch {s['best_epoch']} (val loss {s['val_loss']:.4f}); "
+                f"test accuracy {s['test_accuracy']:.4f}; saved {s['checkpoint']}"
+            )
+
+
+def _epoch_line(event, configs) -> dict:
+    """One epoch as --json prints it: a single run's metrics as they are; a pair's under "runs",
+    with the pair's seconds (they train in one loop, so one time covers both)."""
+    rows = [{k: v for k, v in m.as_dict().items() if k != "run"} for m in event.metrics]
+    if len(configs) == 1:
+        return rows[0]
+    runs = [{"run": configs[m.run].label, **row} for m, row in zip(event.metrics, rows, strict=True)]
+    for row in runs:
+        del row["seconds"], row["epoch"]
+    return {"epoch": event.epoch, "seconds": event.metrics[0].seconds, "runs": runs}
 
 
 def _checkpoint(path: str):
@@ -192,6 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=d.seed, metavar="S")
     p.add_argument("--augment", action="store_true", help="random shift/rotation/scale/stroke")
+    p.add_argument(
+        "--compare-dropout",
+        type=float,
+        metavar="P",
+        help="also train a twin with dropout P in lockstep, on the same batches (as the Train page does)",
+    )
     p.add_argument("--cosine", action="store_true", help="anneal the learning rate to zero over the epochs")
     p.add_argument("--out", metavar="PATH", help="checkpoint path (default: runs/cli/...)")
     p.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout")

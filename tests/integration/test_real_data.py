@@ -85,6 +85,27 @@ def test_cli_train_evaluate_predict_on_mnist(tmp_path):
     assert sum(answers[0]["probabilities"]) == pytest.approx(1.0, abs=1e-4)
 
 
+def test_cli_trains_the_train_pages_pair_in_lockstep(tmp_path):
+    out = tmp_path / "pair.pt"
+    args = ["--dataset", "mnist", "--arch", "mlp", "--epochs", "2", "--train-size", "2000", "--batch-size", "100"]
+    done = cli("train", *args, "--compare-dropout", "0.5", "--json", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    epochs, summary = lines[:-1], lines[-1]["summary"]
+    assert [e["epoch"] for e in epochs] == [1, 2]
+    assert [r["run"] for r in epochs[0]["runs"]] == ["without dropout", "with dropout 0.5"]
+    assert epochs[0]["seconds"] > 0 and {"train_loss", "val_loss", "val_accuracy"} <= epochs[0]["runs"][1].keys()
+    saved = [r["checkpoint"] for r in summary["runs"]]
+    assert saved == [str(tmp_path / "pair-d0.pt"), str(tmp_path / "pair-d0.5.pt")]
+    assert all((tmp_path / name).exists() for name in ("pair-d0.pt", "pair-d0.5.pt"))
+
+    # The same pair through the trainer as the Train page runs it: the very same curves.
+    page = TrainConfig(dataset="mnist", arch="mlp", epochs=2, train_size=2000, batch_size=100)
+    result = run_to_end(train([page, TrainConfig(**{**page.__dict__, "dropout": 0.5})]))
+    for i, run in enumerate(result.results):
+        assert [round(m.val_loss, 5) for m in run.history] == [round(e["runs"][i]["val_loss"], 5) for e in epochs]
+
+
 def test_mnist_test_digits_survive_the_drawing_recipe():
     # An MNIST digit is already cropped, boxed and centred: the recipe should barely move it.
     test = load_split("mnist", "test")

@@ -29,6 +29,8 @@ def run(capsys, *argv):
         (["train", "--dropout", "1.5"], "dropout must be at least 0 and below 1"),
         (["train", "--arch", "resnet"], "invalid choice: 'resnet'"),
         (["train", "--epochs", "many"], "invalid int value: 'many'"),
+        (["train", "--compare-dropout", "1.5"], "dropout must be at least 0 and below 1"),
+        (["train", "--dropout", "0.2", "--compare-dropout", "0.2"], "--compare-dropout must differ from --dropout"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
         (["evaluate", "missing.pt"], "missing.pt: The file cannot be opened: No such file or directory."),
         (["predict", "missing.pt", "x.png"], "missing.pt: The file cannot be opened"),
