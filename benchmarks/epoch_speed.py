@@ -1,11 +1,14 @@
 """One epoch of the tutorial's MLP on full Fashion-MNIST (50,000 train + 10,000 validation,
 batch 64, Adam 0.003): the tutorial's DataLoader loop against mnistcore's trainer, side by side
-in one process. Each is timed ROUNDS times, alternating, and the best time of each is kept.
+in one process; then the seeds' lockstep pair (without and with dropout 0.2) against the floor,
+the matrix products alone that its epoch must do. Each is timed ROUNDS times, alternating, and
+the best time of each is kept.
 
     python -m benchmarks.epoch_speed
 """
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -77,6 +80,38 @@ def mnistcore_epoch(data) -> float:
     return time.perf_counter() - started
 
 
+MLP_LAYERS = ((784, 256), (256, 128), (128, 64), (64, 10))
+
+
+def gemm_floor(models: int = 2, batch: int = 64, samples: int = 50_000, layers=MLP_LAYERS) -> float:
+    """The matrix products one lockstep epoch of ``models`` MLPs cannot avoid, alone: per step and
+    layer the forward product, the weight gradient and (above the first layer) the input
+    gradient, on tensors made beforehand. No activation, loss, optimizer or dispatch of the
+    rest: what a perfect trainer would still spend."""
+    steps = -(-samples // batch)
+    tensors = [
+        (torch.randn(batch, n_in), torch.randn(n_in, n_out), torch.randn(batch, n_out), first == 0)
+        for first, (n_in, n_out) in enumerate(layers)
+    ]
+    started = time.perf_counter()
+    for _ in range(steps * models):
+        for x, w, grad_out, is_first in tensors:
+            torch.mm(x, w)  # forward
+            torch.mm(x.t(), grad_out)  # the weights' gradient
+            if not is_first:
+                torch.mm(grad_out, w.t())  # the gradient passed down
+    return time.perf_counter() - started
+
+
+def pair_epoch(data) -> float:
+    """One epoch of the seeds' pair, without and with dropout 0.2, in lockstep as the Train page runs it."""
+    base = TrainConfig(dataset="fashion", arch="mlp", epochs=1)
+    started = time.perf_counter()
+    result = run_to_end(train([base, replace(base, dropout=0.2)], data=data))
+    assert result.status == "completed", result.message
+    return time.perf_counter() - started
+
+
 def main() -> None:
     prepare("fashion")
     data = load_train_data(TrainConfig())  # held in memory once, as the app and CLI do
@@ -89,6 +124,15 @@ def main() -> None:
     print(f"tutorial's DataLoader loop : {s:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in tutorial)})")
     print(f"mnistcore trainer          : {o:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in ours)})")
     print(f"ratio                      : {s / o:6.1f}x  (target >= 8x)")
+
+    floors, pairs = [], []
+    for _ in range(ROUNDS):
+        floors.append(gemm_floor())
+        pairs.append(pair_epoch(data))
+    f, p = min(floors), min(pairs)
+    print(f"matrix products of a pair epoch (the floor) : {f:6.2f} s  (runs: {', '.join(f'{t:.2f}' for t in floors)})")
+    print(f"the trainer's pair epoch (seeds' pair)      : {p:6.2f} s  (runs: {', '.join(f'{t:.2f}' for t in pairs)})")
+    print(f"pair epoch / floor                          : {p / f:6.1f}x  (goal <= 1.5x)")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,7 @@ def test_two_students_and_the_teacher(browser, class_url):
     expect(teacher.get_by_text("Every student's Train page suggests")).to_be_visible()
     ann.reload()
     expect(ann.get_by_text("Your teacher suggests:")).to_be_visible()
+    screenshot(ann, "class-suggestion.png", 900)
     ann.get_by_role("button", name="Run it").click()
     suggested = "Layered network on Fashion-MNIST, 50,000 images, 30 epochs"
     expect(ann.get_by_test_id("stTable")).to_contain_text(suggested)
@@ -102,6 +103,7 @@ def test_two_students_and_the_teacher(browser, class_url):
     expect(bob.get_by_text(re.compile(r"^1 drawing by the class"))).to_be_visible()
     expect(bob.get_by_text("a 4, read 7")).to_be_visible()  # the drawing the model got wrong
     expect(bob.get_by_text(re.compile(r"reads \d+\.\d% of MNIST's test digits and 0\.0% of ours"))).to_be_visible()
+    screenshot(bob, "class-evaluate.png", 1100)
     teacher.get_by_role("tab", name="Handwriting").click()
     expect(teacher.get_by_text("a 4", exact=True)).to_be_visible()  # with a Delete button for the teacher
     teacher.get_by_role("tab", name="The class").click()

@@ -18,13 +18,14 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     expect(progress(page)).to_be_visible()
 
     # The chart gains points while the page stays usable: no reload, no click needed.
+    # Half the run's 25 epochs: on an idle machine the first six can go by before the chart's first draw.
     counts = []
     for _ in range(120):  # a minute at most: the first epochs take a few seconds on a busy machine
         page.wait_for_timeout(500)
         counts.append(plotted_epochs(page))
-        if counts[-1] >= 6:
+        if counts[-1] >= 12:
             break
-    assert counts[-1] >= 6 and len(set(counts)) >= 3, counts
+    assert counts[-1] >= 12 and len(set(counts) - {0}) >= 3, counts
     page.get_by_role("button", name="Stop training").click()
     expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=15_000)
     # What happened, in numbers: "Without dropout the validation loss was lowest at epoch 4 (0.51) and rose ..."
