@@ -112,27 +112,32 @@ def pair_epoch(data) -> float:
     return time.perf_counter() - started
 
 
+def side_by_side(first, second) -> tuple[list[float], list[float]]:
+    """Each timed ROUNDS times, alternating, so both see the same moments of a noisy machine."""
+    times = [], []
+    for _ in range(ROUNDS):
+        times[0].append(first())
+        times[1].append(second())
+    return times
+
+
+def line(name: str, times: list[float], unit: str = "s/epoch") -> float:
+    print(f"{name:<44}: {min(times):6.2f} {unit}  (runs: {', '.join(f'{t:.2f}' for t in times)})")
+    return min(times)
+
+
 def main() -> None:
     prepare("fashion")
     data = load_train_data(TrainConfig())  # held in memory once, as the app and CLI do
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; one epoch each, best of {ROUNDS}")
-    tutorial, ours = [], []
-    for _ in range(ROUNDS):
-        tutorial.append(tutorial_epoch())
-        ours.append(mnistcore_epoch(data))
-    s, o = min(tutorial), min(ours)
-    print(f"tutorial's DataLoader loop : {s:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in tutorial)})")
-    print(f"mnistcore trainer          : {o:6.2f} s/epoch  (runs: {', '.join(f'{t:.2f}' for t in ours)})")
-    print(f"ratio                      : {s / o:6.1f}x  (target >= 8x)")
+    tutorial, ours = side_by_side(tutorial_epoch, lambda: mnistcore_epoch(data))
+    ratio = line("the tutorial's DataLoader loop", tutorial) / line("mnistcore trainer", ours)
+    print(f"{'ratio':<44}: {ratio:6.1f}x  (target >= 8x)")
 
-    floors, pairs = [], []
-    for _ in range(ROUNDS):
-        floors.append(gemm_floor())
-        pairs.append(pair_epoch(data))
-    f, p = min(floors), min(pairs)
-    print(f"matrix products of a pair epoch (the floor) : {f:6.2f} s  (runs: {', '.join(f'{t:.2f}' for t in floors)})")
-    print(f"the trainer's pair epoch (seeds' pair)      : {p:6.2f} s  (runs: {', '.join(f'{t:.2f}' for t in pairs)})")
-    print(f"pair epoch / floor                          : {p / f:6.1f}x  (goal <= 1.5x)")
+    floors, pairs = side_by_side(gemm_floor, lambda: pair_epoch(data))
+    floor = line("matrix products of a pair epoch (the floor)", floors, "s")
+    pair = line("the trainer's pair epoch (seeds' pair)", pairs, "s")
+    print(f"{'pair epoch / floor':<44}: {pair / floor:6.1f}x  (goal <= 1.5x)")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,8 @@ def main() -> None:
             for run in runs:
                 print(f"  {run.label}: best epoch {run.best_epoch}, test accuracy {run.test_accuracy:.4f}")
 
-            job_id = manager.submit("bench", "stop me", configs)
+            # Another seed: the same settings again would be replayed from the run above, not trained.
+            job_id = manager.submit("bench", "stop me", [replace(c, seed=1) for c in configs])
             wait(manager.history, job_id, lambda j: j.status == "running" and j.epoch >= 2)
             asked = time.perf_counter()
             manager.stop(job_id)

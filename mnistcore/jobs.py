@@ -27,6 +27,7 @@ from .budget import describe, estimate_seconds
 from .checkpoints import delete_checkpoint
 from .errors import LimitError, StorageError
 from .history import History, JobRecord
+from .replays import Replays
 from .settings import ROOT, Settings
 from .status import Status
 from .training import TrainConfig
@@ -85,6 +86,7 @@ class JobManager:
         self._failing: str | None = None  # the scheduler's last error, logged once
         self._by_teacher: set[int] = set()  # jobs the teacher stopped, still stopping
         history.mark_interrupted()  # whatever was training when the last server died
+        self.replays = Replays(history, self.models_dir)
         self._thread = threading.Thread(target=self._loop, name="mnistcore-jobs", daemon=True)
         self._thread.start()
 
@@ -121,7 +123,11 @@ class JobManager:
                 raise QueueFull(f"You already have {len(waiting)} runs waiting; cancel one or wait for it to start.")
             if len(self.history.jobs(status=(Status.QUEUED,))) >= self.limits.max_queued:
                 raise QueueFull("The class queue is full; try again when a run has finished.")
-            job_id = self.history.add_job(owner, title, configs)
+            source = self.replays.source_for(configs)  # these very settings, trained or training for another
+            with self._lock:  # the scheduler must not start a worker for a follower before it knows
+                job_id = self.history.add_job(owner, title, configs)
+                if source is not None:
+                    self.replays.add(job_id, source)
         self._wake.set()
         try:
             self._prune(owner)
@@ -164,6 +170,9 @@ class JobManager:
             if job.status == Status.QUEUED:
                 who = "Your teacher cancelled it" if by_teacher else "Cancelled"
                 self.history.finish_job(job_id, Status.CANCELLED, f"{who} before it started.")
+            elif job.status == Status.RUNNING and self.replays.source_of(job_id) is not None:  # it trains nothing
+                who = "Your teacher stopped this run." if by_teacher else "Stopped by the user."
+                self.history.finish_job(job_id, Status.CANCELLED, who)
             elif job.status == Status.RUNNING:  # no worker of ours trains it
                 self._record_end(job_id, Status.INTERRUPTED, "This run had stopped training; it was closed.")
 
@@ -259,7 +268,12 @@ class JobManager:
                 self._record_end(job_id, status, message)
             if self._closed:
                 return
-            queued = self.history.jobs(status=(Status.QUEUED,))
+            replayed = self.replays.replayed()
+            active = self.history.jobs(status=(Status.QUEUED, Status.RUNNING))
+            for job in active:
+                if job.id in replayed:  # no worker: its epochs come from the history
+                    self.replays.advance(job)
+            queued = [job for job in active if job.status == Status.QUEUED and job.id not in replayed]
             for job in queued[: max(0, self.limits.max_running - len(self._workers))]:
                 self.history.start_job(job.id)
                 try:

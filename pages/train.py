@@ -194,11 +194,11 @@ def status_line(job) -> None:
             icon=":material/hourglass_top:",
         )
     elif job.status == Status.RUNNING:
-        st.progress(
-            job.fraction_done,
-            text=f"Epoch {max(job.epoch, 1)} of {job.epochs}"
-            + (f", batch {job.batch} of {job.batches}" if job.batches else ", loading the data ..."),
-        )
+        detail = f", batch {job.batch} of {job.batches}" if job.batches else ", loading the data ..."
+        if job.message:  # a replay says where its epochs come from, and has no batches
+            st.info(job.message, icon=":material/replay:")
+            detail = ""
+        st.progress(job.fraction_done, text=f"Epoch {max(job.epoch, 1)} of {job.epochs}{detail}")
     elif job.status == Status.COMPLETED:
         st.success(job.message or "Training finished.", icon=":material/check_circle:")
     elif job.status.kept_best:

@@ -169,3 +169,23 @@ def test_three_seeds_queue_three_runs_and_chart_their_bands(browser, class_url):
     expect(chart).to_be_visible(timeout=DEADLINE_MS)
     expect(chart.locator(".legendtext", has_text="with dropout (3 runs)")).to_be_visible()
     page.context.close()
+
+
+def test_the_same_settings_as_a_finished_run_are_replayed_not_trained(browser, class_url):
+    def one_epoch_run(name):
+        page = student(browser, class_url, name)
+        page.get_by_text("Settings", exact=True).click()
+        epochs = page.get_by_role("slider", name="Epochs")
+        epochs.focus()
+        epochs.press("Home")
+        expect(epochs).to_have_attribute("aria-valuetext", "1")
+        page.get_by_role("button", name="Train without dropout only").click()
+        return page
+
+    eve = one_epoch_run("Eve")
+    expect(eve.get_by_text("Training finished")).to_be_visible(timeout=DEADLINE_MS)
+    fay = one_epoch_run("Fay")
+    expect(fay.get_by_text(re.compile(r"^Replayed from run \d+, which trained these very settings"))).to_be_visible()
+    expect(fay.get_by_role("button", name="Save")).to_be_visible()  # its weights came with it
+    for page in (eve, fay):
+        page.context.close()

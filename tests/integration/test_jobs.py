@@ -148,7 +148,7 @@ def test_a_repeated_click_does_not_queue_the_same_run_twice(manager):
     with pytest.raises(LimitError, match=f"already (training|waiting in the queue): run {first},"):
         jobs.submit("ann", "long again", [long])
     assert jobs.same_as_active("ann", [long]).id == first
-    other = jobs.submit("bob", "bob's long", [long])  # the same settings from another student train
+    other = jobs.submit("bob", "bob's long", [long])  # accepted from another student: it follows Ann's
     jobs.stop(first, owner="ann")
     jobs.stop(other, owner="bob")
     wait_for(lambda: not jobs.history.job(first).active)
@@ -200,3 +200,24 @@ def test_a_run_the_teacher_stops_or_cancels_tells_its_student_so(manager):
     wait_for(lambda: jobs.history.job(training).message == "Your teacher stopped this run.", timeout=30)
     assert jobs.history.job(training).status == Status.STOPPED
     assert jobs.set_max_running(2) == 2 and jobs.limits.max_running == 2
+
+
+def test_training_is_deterministic_across_workers_so_a_finished_run_can_be_replayed(manager):
+    jobs = manager(max_running=2, threads_per_job=1)
+    first, second = jobs.submit("ann", "tiny", [TINY]), jobs.submit("bob", "tiny", [TINY])  # both train
+    wait_for(lambda: not jobs.history.job(first).active and not jobs.history.job(second).active)
+    a, b = (jobs.history.runs(j)[0] for j in (first, second))
+    assert jobs.history.epochs(a.id) and [
+        {k: v for k, v in e.items() if k != "seconds"} for e in jobs.history.epochs(a.id)
+    ] == [{k: v for k, v in e.items() if k != "seconds"} for e in jobs.history.epochs(b.id)]
+
+    third = jobs.submit("cat", "tiny", [TINY])  # the same again, now that one finished
+    assert jobs.replays.source_of(third) in (first, second)
+    wait_for(lambda: not jobs.history.job(third).active)
+    replayed = jobs.history.runs(third)[0]
+    assert jobs.history.job(third).status == Status.COMPLETED
+    model, card = load_checkpoint(replayed.checkpoint)
+    assert card.test_accuracy == replayed.test_accuracy
+    assert [e["val_loss"] for e in jobs.history.epochs(replayed.id)] == [
+        e["val_loss"] for e in jobs.history.epochs(a.id)
+    ]

@@ -4,6 +4,7 @@ process must come back to its memory baseline, with no worker process or thread 
 import os
 import subprocess
 import threading
+from dataclasses import replace
 
 from mnistcore.history import History
 from mnistcore.jobs import JobLimits, JobManager
@@ -31,7 +32,7 @@ def test_twenty_runs_in_a_row_leak_no_memory_processes_or_threads(tmp_path):
     try:
 
         def run_one(i):
-            job = manager.submit("soak", f"run {i}", [TINY])
+            job = manager.submit("soak", f"run {i}", [replace(TINY, seed=i)])  # each trains: none is a replay
             wait_for(lambda: not manager.history.job(job).active)
             return manager.history.job(job)
 
