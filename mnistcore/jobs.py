@@ -190,6 +190,7 @@ class JobManager:
         """A new lesson: every job that has ended goes, with its runs, curves and weights.
         Returns how many jobs went; those waiting or training stay."""
         count, checkpoints = self.history.forget_ended()
+        self.replays.forget_missing()
         for checkpoint in checkpoints:
             path = Path(checkpoint)
             if path.parent.resolve() == self.models_dir.resolve():  # the row could have been edited

@@ -69,6 +69,12 @@ class Replays:
         with self.history.write() as db:
             db.execute("INSERT INTO replays (job_id, source_job) VALUES (?, ?)", (job_id, source_job))
 
+    def forget_missing(self) -> None:
+        """Drop what followed jobs no longer in the history (a lesson cleared): a job id that
+        SQLite gives again must not inherit an old follower's row."""
+        with self.history.write() as db:
+            db.execute("DELETE FROM replays WHERE job_id NOT IN (SELECT id FROM jobs)")
+
     def source_of(self, job_id: int) -> int | None:
         rows = self.history.read("SELECT source_job FROM replays WHERE job_id = ?", (job_id,))
         return rows[0]["source_job"] if rows else None
@@ -83,9 +89,9 @@ class Replays:
         back to the queue to train."""
         source_id = self.source_of(job.id)
         source = self.history.job(source_id) if source_id is not None else None
-        if source is None or not job.active:
+        if source_id is None or not job.active:
             return
-        if not source.active and source.status != Status.COMPLETED:
+        if source is None or (not source.active and source.status != Status.COMPLETED):
             self._train_instead(job)
             return
         if job.status == Status.QUEUED:

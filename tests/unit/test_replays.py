@@ -150,3 +150,13 @@ def test_a_follower_is_never_followed(manager):
     first = manager.submit(BOB, "the same pair", PAIR)
     second = manager.submit(CAT, "the same pair", PAIR)
     assert manager.replays.source_of(first) == manager.replays.source_of(second) == source
+
+
+def test_after_a_lesson_is_cleared_a_new_job_follows_nothing_old(manager):
+    trained(manager, ANN, PAIR)
+    follower = manager.submit(BOB, "the same pair", PAIR)
+    until(lambda: not manager.job(follower).active)
+    assert manager.forget_ended() == 2
+    fresh = manager.submit(CAT, "another", [TrainConfig(dataset="mnist", epochs=2)])
+    assert manager.replays.source_of(fresh) is None  # even if SQLite gives it an old id
+    assert manager.job(fresh).status == Status.QUEUED  # to be trained, by a worker
