@@ -41,7 +41,11 @@ def was_it_right(answer: int, model_input, image) -> None:
         note, undo = st.columns([3, 1], vertical_alignment="center")
         note.success(f"Kept in the class's handwriting as a {kept[2]}. Thank you!", icon=":material/favorite:")
         if undo.button("Take it back", key="unkeep"):
-            drawings.delete(kept[1], owner=student_id())
+            try:
+                drawings.delete(kept[1], owner=student_id())
+            except MnistcoreError as exc:
+                st.error(str(exc))
+                return
             del st.session_state["kept"]
             st.rerun(scope="fragment")
         return

@@ -99,7 +99,10 @@ def submit(forms: list[TrainForm], with_dropout: bool = True) -> list[int]:
 
 def teachers_suggestion() -> None:
     room = classroom()
-    suggestion = room.suggestion() if room is not None else None
+    try:
+        suggestion = room.suggestion() if room is not None else None
+    except MnistcoreError:  # the history cannot be read just now: no suggestion shown
+        return
     if suggestion is None:
         return
     with st.container(border=True):

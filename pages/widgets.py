@@ -117,7 +117,10 @@ def name_box() -> None:
     if room is None:
         return
     code = student_id()
-    name = room.name_of(code)
+    try:
+        name = room.name_of(code)
+    except MnistcoreError:  # the history cannot be read: the page goes on without the name
+        return
     label = plain(name) if name else "Your name?"
     box = st.popover(label, icon=":material/badge:", type="secondary" if name else "primary",
                      help="The name your teacher sees beside your runs")  # fmt: skip
@@ -128,7 +131,7 @@ def name_box() -> None:
             try:
                 room.set_name(code, typed)
                 st.rerun()
-            except ValueError as exc:
+            except (ValueError, MnistcoreError) as exc:  # a name refused, or a disk that refuses the write
                 st.error(str(exc))
 
 

@@ -189,3 +189,19 @@ def test_the_same_settings_as_a_finished_run_are_replayed_not_trained(browser, c
     expect(fay.get_by_role("button", name="Save")).to_be_visible()  # its weights came with it
     for page in (eve, fay):
         page.context.close()
+
+
+def test_a_student_takes_back_a_drawing_they_kept(browser, class_url, class_folder):
+    drawings = Handwriting(History(class_folder / "runs" / "history.sqlite"))
+    page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    page.goto(class_url)
+    draw(page, SEVEN)
+    expect(prediction(page)).to_have_text("7")
+    before = drawings.size()
+    page.get_by_role("button", name="Right", exact=True).click()
+    expect(page.get_by_text("Kept in the class's handwriting as a 7")).to_be_visible()
+    assert drawings.size() == before + 1
+    page.get_by_role("button", name="Take it back").click()
+    expect(page.get_by_role("button", name="Right", exact=True)).to_be_visible()  # asked again, for this drawing
+    assert drawings.size() == before
+    page.context.close()
