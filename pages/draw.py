@@ -50,10 +50,12 @@ def was_it_right(answer: int, model_input, image) -> None:
             st.rerun(scope="fragment")
         return
     tapped = answer if st.button("Right", icon=":material/check:", help=HELP["keep"]) else None
-    # A new key for each drawing, so the last tap is not still selected on the next one.
-    it_was = st.pills("No, it was a", list(range(10)), key=f"it_was_{drawing}", help=HELP["keep"])
-    if it_was is not None:
-        tapped = it_was
+    st.markdown("No, it was a")
+    # Ten buttons in a row that wraps: a row of pills does not, and hid 7, 8 and 9 on a tablet.
+    with st.container(horizontal=True, gap="small"):
+        for digit in range(10):
+            if st.button(str(digit), key=f"it_was_{digit}"):
+                tapped = digit
     if tapped is not None:
         try:
             kept_id = drawings.add(student_id(), int(tapped), model_input, ink_png(image))

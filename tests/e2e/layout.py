@@ -27,7 +27,9 @@ CLIPPED_TEXT = """() => {
       cut.push(`"${text.slice(0, 50)}" runs past the window's edge (${Math.round(box.right)} > ${right})`);
       continue;
     }
-    for (let up = el.parentElement, n = 0; up && up !== main && n < 8; up = up.parentElement, n++) {
+    // Every box up to the page that clips, not only the nearest: a row of buttons can sit whole
+    // in its own box while a column further out hides its end.
+    for (let up = el.parentElement; up && up !== main; up = up.parentElement) {
       const s = getComputedStyle(up);
       if (s.overflowX === "visible" && s.overflowY === "visible") continue;
       const outer = up.getBoundingClientRect();
@@ -35,8 +37,8 @@ CLIPPED_TEXT = """() => {
         const scrolls = s.overflowX === "auto" || s.overflowX === "scroll";  // a table the student can scroll
         if (scrolls && up.scrollWidth > up.clientWidth + 1) break;
         cut.push(`"${text.slice(0, 50)}" is cut by its box (${Math.round(box.right)} > ${Math.round(outer.right)})`);
+        break;
       }
-      break;
     }
   }
   return cut;

@@ -128,6 +128,15 @@ def test_the_drawing_pad_is_wholly_on_the_first_screen_and_draws(screen, own_ser
     (draw_by_touch if SCREENS[screen.screen_name].touch else draw)(screen, ONE)
     expect(prediction(screen)).to_have_text("1")
     settled(screen)
+    for digit in range(10):  # "No, it was a ...": every digit can be tapped, none hidden past a column's edge
+        button = screen.get_by_role("button", name=str(digit), exact=True)
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        centre = button.evaluate(
+            "b => { const r = b.getBoundingClientRect(); "
+            "return b.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); }"
+        )
+        assert centre and box["x"] + box["width"] <= screen.viewport_size["width"], (digit, box)
     keep_shot(screen, "draw-answered")
     assert_fits(screen, "the Draw page with an answer")
 
