@@ -1,11 +1,10 @@
 """Training jobs for a shared server: a queue, a cap on how many train at once, a cap on how
-long one may take, and one worker process per job (``python -m mnistcore.worker``).
+long one may take, and warm worker processes that train them (worker_pool.py), or a Ray
+cluster when the teacher names one (ray_workers.py).
 
-A job is one run, or several runs trained in lockstep (with and without dropout). Each job
-trains in its own process with its own share of the cores: torch's thread pool is
-process-wide, so runs in threads would fight over it (two 2-thread runs on 2 cores train
-many times slower than one after the other), and a crashing or killed worker takes nothing
-else down. Workers write their progress to the run history (SQLite); the pages only read it.
+A job is one run, or several runs trained in lockstep (with and without dropout). A crashing
+or killed worker takes nothing else down. Workers write their progress to the run history
+(SQLite); the pages only read it.
 
 The scheduler survives its disk: when the history cannot be written it backs off and says so
 once in the log, and a worker that died is remembered until its end is recorded, so no job is
@@ -15,9 +14,6 @@ left "running" with no worker behind it.
 from __future__ import annotations
 
 import logging
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -28,9 +24,10 @@ from .checkpoints import delete_checkpoint
 from .errors import LimitError, StorageError
 from .history import History, JobRecord
 from .replays import Replays
-from .settings import ROOT, Settings
+from .settings import Settings
 from .status import Status
 from .training import TrainConfig
+from .worker_pool import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +70,21 @@ class QueueFull(LimitError):
 class JobManager:
     """Owns the worker processes of one server. Thread-safe: every session calls it."""
 
-    def __init__(self, history: History, models_dir: Path, limits: JobLimits | None = None):
+    def __init__(
+        self, history: History, models_dir: Path, limits: JobLimits | None = None, ray_address: str | None = None
+    ):
+        """``ray_address``: train on that Ray cluster instead of this machine's own workers."""
         self.history = history
         self.models_dir = Path(models_dir)
         self.limits = limits or JobLimits.from_settings(Settings.from_env())
-        self._workers: dict[int, subprocess.Popen] = {}
+        if ray_address:
+            from .ray_workers import RayWorkers  # Ray is imported only by a server that uses it
+
+            self.workers = RayWorkers(ray_address, history, self.models_dir, self.limits.threads_per_job)
+        else:
+            self.workers = WorkerPool(
+                history.path, self.models_dir, self.limits.threads_per_job, self.limits.max_running
+            )
         self._ended: dict[int, tuple[Status, str]] = {}  # job -> (status, message) not yet recorded
         self._lock = threading.Lock()
         self._submitting = threading.Lock()
@@ -159,9 +166,7 @@ class JobManager:
             job = self.history.job(job_id)
             if job is None or (owner is not None and job.owner != owner):
                 return
-            worker = self._workers.get(job_id)
-            if worker is not None:
-                worker.send_signal(signal.SIGTERM)  # the worker stops at its next batch
+            if self.workers.stop(job_id):  # it stops at its next batch
                 if by_teacher:
                     self._by_teacher.add(job_id)
                 return
@@ -182,7 +187,9 @@ class JobManager:
         one starts until there is room. ValueError unless a whole number from 1 to MAX_RUNNING."""
         if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RUNNING:
             raise ValueError(f"runs training at once must be a whole number from 1 to {MAX_RUNNING}")
-        self.limits = replace(self.limits, max_running=count)
+        with self._lock:
+            self.limits = replace(self.limits, max_running=count)
+            self.workers.resize(count)
         self._wake.set()
         return count
 
@@ -206,22 +213,15 @@ class JobManager:
         return [self._with_known_end(job) for job in self.history.jobs(owner=owner)]
 
     def running(self) -> list[int]:
-        with self._lock:
-            return list(self._workers)
+        """The jobs a worker is training now."""
+        return self.workers.busy()
 
     def close(self, timeout: float = 10) -> None:
+        """Stop the jobs in training (each keeps its best epoch) and end the workers."""
         self._closed = True
         self._wake.set()
-        with self._lock:
-            workers = list(self._workers.values())
-        for process in workers:
-            process.send_signal(signal.SIGTERM)
-        for process in workers:
-            try:
-                process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                process.kill()
         self._thread.join(timeout)
+        self.workers.close(timeout)
         try:
             self.tick()
         except StorageError as exc:
@@ -243,28 +243,16 @@ class JobManager:
         del self._ended[job_id]
 
     def tick(self) -> None:
-        """Reap finished workers, record the ends their workers could not, then start queued
-        jobs while there is room."""
+        """Record the ends the workers could not, then start queued jobs while there is room."""
         with self._lock:
-            for job_id, process in list(self._workers.items()):
-                if process.poll() is None:
-                    continue
-                del self._workers[job_id]
+            for job_id, code in self.workers.collect():
                 by_teacher = job_id in self._by_teacher
                 self._by_teacher.discard(job_id)
-                if process.returncode == -signal.SIGTERM:  # stopped while it was still starting up
-                    who = "Your teacher stopped it" if by_teacher else "Stopped by the user"
-                    self._ended[job_id] = (Status.STOPPED, f"{who} before training began.")
-                elif by_teacher and process.returncode == 0:  # the worker wrote "Stopped by the user"
+                if by_teacher and code == 0:  # the worker wrote "Stopped by the user"
                     self.history.set_job(job_id, message="Your teacher stopped this run.")
-                elif process.returncode != 0:  # 0: the worker recorded its own end
-                    self._ended[job_id] = (
-                        Status.FAILED,
-                        EXIT_MESSAGES.get(
-                            process.returncode,
-                            f"The training worker stopped unexpectedly (exit code {process.returncode}).",
-                        ),
-                    )
+                elif code != 0:  # 0: the worker recorded its own end
+                    message = EXIT_MESSAGES.get(code, f"The training worker stopped unexpectedly (exit code {code}).")
+                    self._ended[job_id] = (Status.FAILED, message)
             for job_id, (status, message) in list(self._ended.items()):
                 self._record_end(job_id, status, message)
             if self._closed:
@@ -275,27 +263,10 @@ class JobManager:
                 if job.id in replayed:  # no worker: its epochs come from the history
                     self.replays.advance(job)
             queued = [job for job in active if job.status == Status.QUEUED and job.id not in replayed]
-            for job in queued[: max(0, self.limits.max_running - len(self._workers))]:
+            for job in queued[: max(0, self.workers.free_slots(self.limits.max_running))]:
                 self.history.start_job(job.id)
-                try:
-                    # A fresh interpreter, not multiprocessing: Streamlit swaps in its own __main__
-                    # while a script runs, and a spawned child would run the app's script again.
-                    self._workers[job.id] = subprocess.Popen(
-                        [
-                            sys.executable,
-                            "-m",
-                            "mnistcore.worker",
-                            str(self.history.path),
-                            str(job.id),
-                            str(self.models_dir),
-                            str(self.limits.threads_per_job),
-                            str(self.limits.max_run_seconds),
-                        ],
-                        cwd=ROOT,
-                        stdin=subprocess.DEVNULL,
-                    )
-                except OSError as exc:
-                    self._record_end(job.id, Status.FAILED, f"The server could not start a trainer ({exc.strerror}).")
+                if not self.workers.start(job.id, self.limits.max_run_seconds):
+                    self._record_end(job.id, Status.FAILED, "The server could not start a trainer; tell your teacher.")
 
     def _loop(self) -> None:
         wait = POLL_SECONDS

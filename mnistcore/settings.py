@@ -35,6 +35,7 @@ class Settings:
     runs_kept_per_student: int  # a student's newest runs keep their weights (to save); older keep curves
     queued_per_student: int = 3
     queued_total: int = 60
+    ray_address: str | None = None  # a Ray cluster to train on; None: this machine's own workers
 
     @property
     def history_path(self) -> Path:
@@ -65,4 +66,5 @@ class Settings:
             max_run_minutes=_whole_number(env, "MNISTCORE_MAX_RUN_MINUTES", 10, 1, 24 * 60),
             saved_per_student=_whole_number(env, "MNISTCORE_SAVED_PER_STUDENT", 10, 0, 1000),
             runs_kept_per_student=_whole_number(env, "MNISTCORE_RUNS_KEPT_PER_STUDENT", 20, 1, 10_000),
+            ray_address=env.get("MNISTCORE_RAY_ADDRESS", "").strip() or None,
         )

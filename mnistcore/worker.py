@@ -1,32 +1,39 @@
-"""One training job in its own process:
-``python -m mnistcore.worker DB JOB_ID MODELS_DIR THREADS MAX_SECONDS``.
+"""A warm training worker: ``python -m mnistcore.worker DB MODELS_DIR THREADS``.
 
-Started by the JobManager. SIGTERM asks it to stop at the next batch and keep the best epoch;
-so does the class's time limit. Its exit code tells the manager what it could not record
-itself: 3, its server is gone; 4, the run history cannot be written (a full or read-only disk)."""
+The JobManager keeps as many of these as runs may train at once, started before anyone presses
+Train: each imports torch and reads the datasets once, then trains the jobs it is sent one after
+another, so a run starts at once instead of after seconds of start-up. A crash or a kill still
+takes down only this process; the manager records its job failed and starts another worker.
+
+It speaks one JSON object a line. In, on stdin: ``{"train": JOB, "max_seconds": S}`` and
+``{"stop": JOB}`` (stop at the next batch, keeping the best epoch); end of input: exit once the
+job in hand is recorded. Out: ``{"ready": true}`` once warm, then ``{"ended": JOB, "code": C}``
+after each job. Code 0: the worker recorded the job's end itself; 4: the run history cannot be
+written (a full or read-only disk), so the manager records it. A worker whose server is gone
+exits with code 3 mid-run; the server's successor marks that job interrupted.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import queue
 import signal
 import sys
 import threading
-import time
-import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 
-from .checkpoints import save_run
-from .data import load_split
-from .errors import MnistcoreError, StorageError
+from .data import DATASETS, load_split
+from .errors import MnistcoreError
 from .history import History
-from .snapshots import save_snapshots, take_snapshot, wants_snapshot
-from .status import Status
-from .training import EpochEnd, Finished, Progress, train
+from .job_stream import JobEvent, job_events, record_job, recorded
+from .training import Progress
 
-PROGRESS_EVERY_SECONDS = 0.25  # progress rows written at most this often
-SERVER_GONE, STORAGE_FAILED = 3, 4
+SERVER_GONE = 3
 
 
 def run_job(
@@ -35,74 +42,100 @@ def run_job(
     """Train the job's runs in lockstep, record every epoch, save each run's best weights."""
     runs = history.runs(job_id)
     test = load_split(runs[0].config.dataset, "test")  # now: a missing or damaged file fails before training
+    events = job_events([r.config for r in runs], stop, max_seconds)
+    record_job(history, job_id, models_dir, _while_server_lives(events), test)
+
+
+def _while_server_lives(events: Iterator[JobEvent]) -> Iterator[JobEvent]:
     parent = os.getppid()
-    started = time.monotonic()
-    out_of_time = False
-    last_write = 0.0
-    snapshots = [{} for _ in runs]  # for the Inside page's epoch replay
-    for event in train([r.config for r in runs], stop=stop):
-        if isinstance(event, Progress):
-            if os.getppid() != parent:  # the server died: its successor marks this job interrupted
-                sys.exit(SERVER_GONE)
-            now = time.monotonic()
-            if now - started > max_seconds and not stop.is_set():
-                out_of_time = True
-                stop.set()  # stops at the next batch, keeping the best epoch
-            if now - last_write >= PROGRESS_EVERY_SECONDS or event.batch == event.batches:
-                history.set_job(job_id, epoch=event.epoch, batch=event.batch, batches=event.batches)
-                last_write = now
-        elif isinstance(event, EpochEnd):
-            for m in event.metrics:
-                history.add_epoch(runs[m.run].id, m)
-                config = runs[m.run].config
-                if wants_snapshot(config.arch, m.epoch, config.epochs):
-                    snapshots[m.run][m.epoch] = take_snapshot(event.models[m.run])
-        elif isinstance(event, Finished):
-            status, message = event.status, event.message
-            if out_of_time:
-                status = Status.OUT_OF_TIME
-                message = f"Stopped at the class's time limit of {max_seconds / 60:g} minutes."
-            for row, result in zip(runs, event.results, strict=True):
-                if out_of_time and result.status == Status.STOPPED:
-                    result.status = Status.OUT_OF_TIME
-                values = dict(status=result.status, message=result.message)
-                if result.best_epoch is not None:
-                    path = models_dir / f"{row.name}.pt"
-                    if snapshots[row.position]:
-                        save_snapshots(path, snapshots[row.position])
-                    card = save_run(result, path, test)
-                    values.update(best_epoch=result.best_epoch, test_accuracy=card.test_accuracy, checkpoint=str(path))
-                history.set_run(row.id, **values)
-            history.finish_job(job_id, status, message)
+    for event in events:
+        if isinstance(event, Progress) and os.getppid() != parent:
+            sys.exit(SERVER_GONE)
+        yield event
+
+
+def train_one(db: Path, job_id: int, models_dir: Path, stop: threading.Event, max_seconds: float) -> int:
+    return recorded(db, job_id, lambda history: run_job(history, job_id, models_dir, stop, max_seconds))
+
+
+def warm_up() -> None:
+    """Read every dataset once (they stay cached), so no job waits for it. A dataset that cannot
+    be read is left to the job that needs it, which fails saying how to fix it."""
+    for name in DATASETS:
+        for split in ("train", "test"):
+            with contextlib.suppress(MnistcoreError):
+                load_split(name, split)
+
+
+class Jobs:
+    """What the server has sent: jobs to train in order, and which of them to stop."""
+
+    def __init__(self):
+        self.waiting: queue.Queue[dict | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._stops: set[int] = set()
+        self._current: tuple[int, threading.Event] | None = None
+
+    def read(self, lines) -> None:
+        for line in lines:
+            message = json.loads(line)
+            if "train" in message:
+                self.waiting.put(message)
+            elif "stop" in message:
+                self.stop(int(message["stop"]))
+        self.waiting.put(None)  # the server closed our input: finish the job in hand, then exit
+
+    def stop(self, job_id: int | None = None) -> None:
+        """Stop ``job_id``, now or as soon as it starts; None: the job in hand, if any."""
+        with self._lock:
+            if job_id is not None:
+                self._stops.add(job_id)
+            if self._current is not None and job_id in (None, self._current[0]):
+                self._current[1].set()
+
+    def begin(self, job_id: int) -> threading.Event:
+        stop = threading.Event()
+        with self._lock:
+            self._current = (job_id, stop)
+            if job_id in self._stops:
+                stop.set()
+        return stop
+
+    def end(self, job_id: int) -> None:
+        with self._lock:
+            self._current = None
+            self._stops.discard(job_id)
 
 
 def main(argv: list[str]) -> int:
-    db, job_id, models_dir, threads, max_seconds = argv
+    db, models_dir, threads = argv
+    # The protocol has stdout to itself: anything else printed goes to the log (stderr).
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    def send(message: dict) -> None:
+        channel.write(json.dumps(message) + "\n")
+
     # Training is background work: when the class draws at the same time, the server's answers
-    # to their strokes come first and the run takes the cycles left over.
+    # to their strokes come first and the runs take the cycles left over.
     os.nice(10)
     torch.set_num_threads(int(threads))
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
-        history = History(db)
-        try:
-            run_job(history, int(job_id), Path(models_dir), stop, float(max_seconds))
-        except StorageError:
-            raise
-        except MnistcoreError as exc:
-            history.finish_job(int(job_id), Status.FAILED, str(exc))
-        except Exception as exc:  # the worker's last word: the page says so, the log keeps the trace
-            traceback.print_exc()
-            history.finish_job(
-                int(job_id),
-                Status.FAILED,
-                f"Training failed unexpectedly ({type(exc).__name__}); the server's log has the details.",
-            )
-            return 1
-    except StorageError as exc:  # nothing can be recorded: the manager records it for us
-        print(f"mnistcore worker, job {job_id}: {exc}", file=sys.stderr)
-        return STORAGE_FAILED
+    jobs = Jobs()
+
+    def terminate(*_):  # the server is closing: stop the job in hand, keep its best epoch, exit
+        jobs.stop()
+        jobs.waiting.put(None)
+
+    signal.signal(signal.SIGTERM, terminate)
+    threading.Thread(target=jobs.read, args=(sys.stdin,), name="mnistcore-worker-input", daemon=True).start()
+    warm_up()
+    send({"ready": True})
+    while (message := jobs.waiting.get()) is not None:
+        job_id = int(message["train"])
+        stop = jobs.begin(job_id)
+        code = train_one(Path(db), job_id, Path(models_dir), stop, float(message["max_seconds"]))
+        jobs.end(job_id)
+        send({"ended": job_id, "code": code})
     return 0
 
 

@@ -30,7 +30,7 @@ def job_manager() -> JobManager:
     """One per server, shared by every session: the queue is the whole class's. StorageError
     when the runs folder cannot be used; that is not cached, so the next page view tries again."""
     s = Settings.from_env()  # checked on every page by the entry script before this runs
-    return JobManager(History(s.history_path), s.models_dir, JobLimits.from_settings(s))
+    return JobManager(History(s.history_path), s.models_dir, JobLimits.from_settings(s), s.ray_address)
 
 
 def training_queue() -> JobManager | None:

@@ -62,7 +62,7 @@ def test_a_worker_that_dies_while_the_disk_is_full_is_closed_as_soon_as_possible
     disk = Disk(jobs.history, monkeypatch)
     disk.full = True
     with caplog.at_level(logging.INFO, logger="mnistcore.jobs"):
-        os.kill(jobs._workers[job].pid, signal.SIGKILL)  # as a worker dies when its disk fills
+        os.kill(jobs.workers.pid(job), signal.SIGKILL)  # as a worker dies when its disk fills
         wait_for(lambda: jobs.job(job).status == "failed", timeout=10)  # the page shows it at once
         assert jobs.history.job(job).status == "running"  # the disk has not taken it yet
         jobs.stop(job, owner="ann")  # Stop on it is harmless

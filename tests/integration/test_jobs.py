@@ -106,18 +106,21 @@ def test_a_diverging_run_fails_with_a_reason(manager):
     assert j.status == "diverged" and "learning rate 10 is too high" in j.message
 
 
-def test_a_killed_worker_is_reported_and_the_queue_goes_on(manager):
+def test_a_killed_worker_is_reported_replaced_by_a_warm_one_and_the_queue_goes_on(manager):
     jobs = manager(max_running=1)
     doomed = jobs.submit("ann", "doomed", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
-    after = jobs.submit("ann", "after", [TINY])
     wait_for(lambda: jobs.history.job(doomed).batch > 0)
-    worker = jobs._workers[doomed].pid
+    worker = jobs.workers.pid(doomed)
     # Training yields to the class's strokes: the worker runs below the server's priority.
     assert os.getpriority(os.PRIO_PROCESS, worker) >= os.getpriority(os.PRIO_PROCESS, 0) + 10
     os.kill(worker, signal.SIGKILL)
     wait_for(lambda: not jobs.history.job(doomed).active, timeout=10)
     assert jobs.history.job(doomed).status == "failed"
     assert "stopped unexpectedly" in jobs.history.job(doomed).message
+    (replacement,) = wait_for(lambda: jobs.workers.pids(), timeout=10)
+    assert replacement != worker
+    after = jobs.submit("ann", "after", [TINY])
+    assert wait_for(lambda: jobs.workers.pid(after) or not jobs.history.job(after).active) == replacement
     wait_for(lambda: jobs.history.job(after).status == "completed")
 
 

@@ -1,5 +1,6 @@
-"""Soak: twenty training runs in a row through the job manager, as the server hosts it. Its
-process must come back to its memory baseline, with no worker process or thread left over."""
+"""Soak: twenty training runs in a row through the job manager, as the server hosts it. The one
+warm worker trains them all; neither it nor the server grows past its memory baseline, and once
+the manager closes no worker process or thread is left over."""
 
 import os
 import subprocess
@@ -15,8 +16,8 @@ RUNS = 20
 TINY = TrainConfig(dataset="mnist", arch="logreg", epochs=1, train_size=200, batch_size=50)
 
 
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
+def rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/status") as f:
         kb = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
     return kb / 1024
 
@@ -28,24 +29,30 @@ def leftover_workers() -> list[str]:
 
 
 def test_twenty_runs_in_a_row_leak_no_memory_processes_or_threads(tmp_path):
+    threads = threading.active_count()
     manager = JobManager(History(tmp_path / "history.sqlite"), tmp_path / "models", JobLimits(max_running=1))
     try:
 
         def run_one(i):
             job = manager.submit("soak", f"run {i}", [replace(TINY, seed=i)])  # each trains: none is a replay
+            worker = wait_for(lambda: manager.workers.pid(job) or not manager.history.job(job).active)
             wait_for(lambda: not manager.history.job(job).active)
-            return manager.history.job(job)
+            return manager.history.job(job), worker
 
-        first = run_one(0)  # warm-up: the first run allocates what every later one reuses
+        first, worker = run_one(0)  # warm-up: the first run allocates what every later one reuses
         wait_for(lambda: not manager.running())
-        baseline, threads = rss_mb(), threading.active_count()
-        jobs = [run_one(i) for i in range(1, RUNS)]
-        wait_for(lambda: not manager.running(), timeout=30)  # the last worker is exiting
-        after = rss_mb()
-        assert [j.status for j in [first, *jobs]] == ["completed"] * RUNS
-        assert after <= baseline * 1.10, f"RSS {baseline:.0f} MB -> {after:.0f} MB"
-        assert threading.active_count() == threads
-        assert leftover_workers() == [] and manager.running() == []
-        print(f"soak: {RUNS} runs, RSS {baseline:.0f} MB -> {after:.0f} MB, {threads} threads")
+        baseline, worker_baseline = rss_mb(), rss_mb(worker)
+        runs = [run_one(i) for i in range(1, RUNS)]
+        wait_for(lambda: not manager.running(), timeout=30)
+        after, worker_after = rss_mb(), rss_mb(worker)
+        assert [j.status for j, _ in [(first, worker), *runs]] == ["completed"] * RUNS
+        assert {pid for _, pid in runs} == {worker}, "one warm worker trains every run"
+        assert len(leftover_workers()) == 1
+        assert after <= baseline * 1.10, f"server RSS {baseline:.0f} MB -> {after:.0f} MB"
+        assert worker_after <= worker_baseline * 1.10, f"worker RSS {worker_baseline:.0f} MB -> {worker_after:.0f} MB"
+        server_mb, worker_mb = f"{baseline:.0f} -> {after:.0f}", f"{worker_baseline:.0f} -> {worker_after:.0f}"
+        print(f"soak: {RUNS} runs, RSS server {server_mb} MB, worker {worker_mb} MB")
     finally:
         manager.close()
+    assert leftover_workers() == [] and manager.running() == []
+    assert threading.active_count() == threads
