@@ -169,7 +169,7 @@ class RayWorkers:
         adds runs."""
         measured, capacity = self._capacity
         if time.monotonic() - measured > CAPACITY_SECONDS:
-            capacity = max(1, math.floor(ray.cluster_resources().get("CPU", 0) / self.threads))
+            capacity = math.floor(ray.cluster_resources().get("CPU", 0) / self.threads)  # 0: wait for a machine
             self._capacity = (time.monotonic(), capacity)
         return capacity - len(self.busy())
 

@@ -140,6 +140,12 @@ class WorkerPool:
         with self._lock:
             return [w.job for w in self._workers if w.job is not None]
 
+    def warm(self) -> bool:
+        """Every worker has torch imported and the datasets read."""
+        self._read_messages()
+        with self._lock:
+            return len(self._workers) >= self.size and all(w.ready for w in self._workers)
+
     def pids(self) -> list[int]:
         """Every worker's process, training or waiting."""
         with self._lock:

@@ -75,9 +75,10 @@ def _handwriting(history_path: str) -> Handwriting:
 
 def classroom() -> Classroom | None:
     """The class's names, whereabouts and the teacher's suggestion; None when the server
-    cannot write its runs folder."""
+    cannot write its runs folder. Not through the job manager: the class is there even when
+    training is off."""
     try:
-        return _classroom(str(job_manager().history.path))
+        return _classroom(str(settings().history_path))
     except MnistcoreError:
         return None
 
@@ -85,7 +86,7 @@ def classroom() -> Classroom | None:
 def handwriting() -> Handwriting | None:
     """The class's kept drawings; None when the server cannot write its runs folder."""
     try:
-        return _handwriting(str(job_manager().history.path))
+        return _handwriting(str(settings().history_path))
     except MnistcoreError:
         return None
 

@@ -12,7 +12,7 @@ from mnistcore.jobs import MAX_RUNNING
 from mnistcore.presets import PRESETS, TrainForm
 from mnistcore.status import Status
 from mnistcore.teacher_key import VARIABLE, is_teacher
-from pages.server import catalog, classroom, handwriting, teacher_key_here, training_queue
+from pages.server import catalog, classroom, handwriting, job_manager, teacher_key_here
 
 LIVE_EVERY_S = 2.0
 DRAWINGS_SHOWN = 40
@@ -37,9 +37,14 @@ if key is None or not is_teacher(given, key):
 st.session_state.teacher_key = given
 st.query_params.pop("key", None)
 
-manager, room, drawings = training_queue(), classroom(), handwriting()
-if manager is None or room is None or drawings is None:
+room, drawings = classroom(), handwriting()
+if room is None or drawings is None:
     st.error("The server cannot write to its runs folder, so there is no class to show. Check the disk.")
+    st.stop()
+try:
+    manager = job_manager()
+except MnistcoreError as exc:  # a runs folder it cannot write, a Ray cluster that does not answer
+    st.error(f"Training is off for now. {exc}", icon=":material/error:")
     st.stop()
 history = manager.history
 st.html(PROJECTOR_CSS)

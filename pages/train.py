@@ -28,7 +28,7 @@ from mnistcore.presets import (
 )
 from mnistcore.status import Status
 from mnistcore.training import Progress
-from pages.server import catalog, classroom, handwriting, settings, student_id, training_queue
+from pages.server import catalog, classroom, handwriting, job_manager, settings, student_id
 from pages.widgets import load_model, page_header, pick_model
 
 CUSTOM = "Custom"
@@ -44,13 +44,10 @@ page_header(
     "turns up while the solid one keeps falling, the network is learning its pictures by heart "
     "(overfitting). The **star** marks the best epoch, the one early stopping keeps.",
 )
-manager = training_queue()
-if manager is None:
-    st.error(
-        "Training is off for now: the server cannot write to its runs folder (the disk may be full or "
-        "read-only). Tell your teacher; the other pages still work.",
-        icon=":material/error:",
-    )
+try:
+    manager = job_manager()
+except MnistcoreError as exc:  # a runs folder it cannot write, a Ray cluster that does not answer
+    st.error(f"Training is off for now. {exc} The other pages still work.", icon=":material/error:")
     st.stop()
 history = manager.history
 owner = student_id()

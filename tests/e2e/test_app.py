@@ -1,6 +1,7 @@
 import io
 import json
 import re
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -132,6 +133,20 @@ def test_out_of_range_values_sent_past_the_widgets_never_reach_the_trainer(
     assert trained[-1] == kept  # the twin with dropout carries the dropout; the others are shared
     job_manager().stop(job.id)
     job_manager().close()
+    job_manager.clear()
+
+
+def test_a_ray_cluster_that_does_not_answer_turns_training_off_with_a_reason(monkeypatch):
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{s.getsockname()[1]}"
+    monkeypatch.setenv("MNISTCORE_RAY_ADDRESS", address)
+    job_manager.clear()
+    at = run_page("pages/train.py")
+    assert not at.exception
+    said = "Training is off for now. The Ray cluster named in MNISTCORE_RAY_ADDRESS does not answer"
+    assert said in at.error[0].value
+    assert address not in at.error[0].value  # the class sees no server addresses
     job_manager.clear()
 
 

@@ -60,6 +60,21 @@ def test_a_small_run_keeps_a_snapshot_per_epoch_and_saving_it_keeps_them(manager
     assert not np.allclose(probabilities[0], probabilities[1])  # it learned between the epochs
 
 
+def test_runs_train_on_workers_warmed_before_anyone_pressed_train(manager):
+    jobs = manager(max_running=2, threads_per_job=1)
+    wait_for(jobs.workers.warm, timeout=60)
+    warmed = set(jobs.workers.pids())
+    assert len(warmed) == 2
+    long = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
+    submitted = [jobs.submit(owner, "long", [replace(long, seed=i)]) for i, owner in enumerate(("ann", "bob"))]
+    trained_on = {wait_for(lambda job=job: jobs.workers.pid(job)) for job in submitted}
+    for job in submitted:
+        jobs.stop(job)
+    wait_for(lambda: not any(jobs.history.job(job).active for job in submitted))
+    assert trained_on == warmed
+    assert set(jobs.workers.pids()) == warmed  # still there, warm for the next runs
+
+
 def test_a_pair_trains_in_lockstep_and_each_session_sees_its_own(manager):
     jobs = manager(max_running=2)
     pair = jobs.submit("ann", "pair", [TINY, replace(TINY, dropout=0.5)])
