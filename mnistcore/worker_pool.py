@@ -29,6 +29,7 @@ class _Worker:
         self.process = process
         self.job: int | None = None  # the job it is training
         self.ready = False  # warm: torch imported, the datasets read
+        self.leaving = False  # told to exit: no job for it
 
     def send(self, message: dict) -> None:
         self.process.stdin.write(json.dumps(message) + "\n")
@@ -78,7 +79,7 @@ class WorkerPool:
         """Hand the job to an idle worker, warm if one is; False when no worker could be started."""
         self._read_messages()
         with self._lock:
-            idle = sorted((w for w in self._workers if w.job is None), key=lambda w: not w.ready)
+            idle = sorted((w for w in self._workers if w.job is None and not w.leaving), key=lambda w: not w.ready)
             for worker in [*idle, None]:
                 worker = worker or self._spawn()
                 if worker is None:
@@ -123,13 +124,15 @@ class WorkerPool:
                 elif "ended" in message:
                     self._ended.append((int(message["ended"]), int(message["code"])))
                     worker.job = None
+                    if len(self._staying()) > self.size:  # the teacher lowered the number meanwhile
+                        self._retire(worker)
 
     def _reap(self, worker: _Worker) -> None:
         worker.process.wait()
         self._workers.remove(worker)
         if worker.job is not None:
             self._ended.append((worker.job, worker.process.returncode))
-        if worker.ready and len(self._workers) < self.size:  # one that never warmed up is not retried in a loop
+        if worker.ready and len(self._staying()) < self.size:  # one that never warmed up is not retried in a loop
             self._spawn()
 
     def free_slots(self, max_running: int) -> int:
@@ -144,7 +147,8 @@ class WorkerPool:
         """Every worker has torch imported and the datasets read."""
         self._read_messages()
         with self._lock:
-            return len(self._workers) >= self.size and all(w.ready for w in self._workers)
+            staying = self._staying()
+            return len(staying) >= self.size and all(w.ready for w in staying)
 
     def pids(self) -> list[int]:
         """Every worker's process, training or waiting."""
@@ -159,11 +163,19 @@ class WorkerPool:
         """Keep ``size`` workers: start the missing ones warming, let idle extras go."""
         with self._lock:
             self.size = size
-            while len(self._workers) < size and self._spawn() is not None:
+            while len(self._staying()) < size and self._spawn() is not None:
                 pass
-            extra = len(self._workers) - size
-            for worker in [w for w in self._workers if w.job is None][: max(0, extra)]:
-                worker.process.stdin.close()  # it exits; its end is reaped with the rest
+            extra = len(self._staying()) - size
+            for worker in [w for w in self._staying() if w.job is None][: max(0, extra)]:
+                self._retire(worker)
+
+    def _staying(self) -> list[_Worker]:
+        return [w for w in self._workers if not w.leaving]
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.leaving = True
+        with contextlib.suppress(OSError):
+            worker.process.stdin.close()  # it exits; it is reaped with the rest
 
     def close(self, timeout: float) -> None:
         """Stop every job at its next batch (each keeps its best epoch), then end the workers."""

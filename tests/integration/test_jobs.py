@@ -73,6 +73,11 @@ def test_runs_train_on_workers_warmed_before_anyone_pressed_train(manager):
     wait_for(lambda: not any(jobs.history.job(job).active for job in submitted))
     assert trained_on == warmed
     assert set(jobs.workers.pids()) == warmed  # still there, warm for the next runs
+    jobs.set_max_running(1)  # the teacher's choice: one worker goes, one stays
+    (staying,) = wait_for(lambda: len(jobs.workers.pids()) == 1 and jobs.workers.pids())
+    jobs.set_max_running(2)
+    wait_for(jobs.workers.warm, timeout=60)
+    assert staying in jobs.workers.pids() and len(jobs.workers.pids()) == 2
 
 
 def test_a_pair_trains_in_lockstep_and_each_session_sees_its_own(manager):
