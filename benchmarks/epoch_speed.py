@@ -1,14 +1,16 @@
 """One epoch of the tutorial's MLP on full Fashion-MNIST (50,000 train + 10,000 validation,
 batch 64, Adam 0.003): the tutorial's DataLoader loop against mnistcore's trainer, side by side
-in one process; then the seeds' lockstep pair (without and with dropout 0.2) against the floor,
-the matrix products alone that its epoch must do. Each is timed ROUNDS times, alternating, and
-the best time of each is kept.
+in one process; then two lockstep pairs against their floor, the matrix products alone that
+their epoch must do: the seeds' pair (that MLP without and with dropout 0.2) and a CNN pair on
+MNIST (without and with dropout 0.3). Each is timed ROUNDS times, alternating, and the best time
+of each is kept.
 
     python -m benchmarks.epoch_speed
 """
 
 import time
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -80,18 +82,22 @@ def mnistcore_epoch(data) -> float:
     return time.perf_counter() - started
 
 
-MLP_LAYERS = ((784, 256), (256, 128), (128, 64), (64, 10))
+# Each layer as a matrix product per image: (rows, inputs, outputs). A fully connected layer is
+# one row; a convolution is im2col's, one row per output pixel, a 5x5 window of every input
+# channel in, one column per filter out.
+MLP_LAYERS = ((1, 784, 256), (1, 256, 128), (1, 128, 64), (1, 64, 10))
+CNN_LAYERS = ((28 * 28, 1 * 5 * 5, 16), (14 * 14, 16 * 5 * 5, 32), (1, 32 * 7 * 7, 128), (1, 128, 10))
 
 
 def gemm_floor(models: int = 2, batch: int = 64, samples: int = 50_000, layers=MLP_LAYERS) -> float:
-    """The matrix products one lockstep epoch of ``models`` MLPs cannot avoid, alone: per step and
-    layer the forward product, the weight gradient and (above the first layer) the input
-    gradient, on tensors made beforehand. No activation, loss, optimizer or dispatch of the
-    rest: what a perfect trainer would still spend."""
+    """The matrix products one lockstep epoch of ``models`` networks cannot avoid, alone: per step
+    and layer the forward product, the weight gradient and (above the first layer) the input
+    gradient, on tensors made beforehand. No activation, pooling, im2col, loss, optimizer or
+    dispatch of the rest: what a perfect trainer would still spend."""
     steps = -(-samples // batch)
     tensors = [
-        (torch.randn(batch, n_in), torch.randn(n_in, n_out), torch.randn(batch, n_out), first == 0)
-        for first, (n_in, n_out) in enumerate(layers)
+        (torch.randn(batch * rows, n_in), torch.randn(n_in, n_out), torch.randn(batch * rows, n_out), first == 0)
+        for first, (rows, n_in, n_out) in enumerate(layers)
     ]
     started = time.perf_counter()
     for _ in range(steps * models):
@@ -103,11 +109,15 @@ def gemm_floor(models: int = 2, batch: int = 64, samples: int = 50_000, layers=M
     return time.perf_counter() - started
 
 
-def pair_epoch(data) -> float:
-    """One epoch of the seeds' pair, without and with dropout 0.2, in lockstep as the Train page runs it."""
-    base = TrainConfig(dataset="fashion", arch="mlp", epochs=1)
+SEEDS_PAIR = TrainConfig(dataset="fashion", arch="mlp", epochs=1), 0.2
+CNN_PAIR = TrainConfig(dataset="mnist", arch="cnn", epochs=1), 0.3
+
+
+def pair_epoch(data, pair) -> float:
+    """One epoch of a pair, without and with dropout, in lockstep as the Train page runs it."""
+    base, dropout = pair
     started = time.perf_counter()
-    result = run_to_end(train([base, replace(base, dropout=0.2)], data=data))
+    result = run_to_end(train([base, replace(base, dropout=dropout)], data=data))
     assert result.status == "completed", result.message
     return time.perf_counter() - started
 
@@ -134,10 +144,16 @@ def main() -> None:
     ratio = line("the tutorial's DataLoader loop", tutorial) / line("mnistcore trainer", ours)
     print(f"{'ratio':<44}: {ratio:6.1f}x  (target >= 8x)")
 
-    floors, pairs = side_by_side(gemm_floor, lambda: pair_epoch(data))
-    floor = line("matrix products of a pair epoch (the floor)", floors, "s")
-    pair = line("the trainer's pair epoch (seeds' pair)", pairs, "s")
-    print(f"{'pair epoch / floor':<44}: {pair / floor:6.1f}x  (goal <= 1.5x)")
+    prepare("mnist")
+    digits = load_train_data(CNN_PAIR[0])
+    for name, pair, pair_data, layers in (
+        ("seeds' MLP pair", SEEDS_PAIR, data, MLP_LAYERS),
+        ("CNN pair", CNN_PAIR, digits, CNN_LAYERS),
+    ):
+        floors, pairs = side_by_side(partial(gemm_floor, layers=layers), partial(pair_epoch, pair_data, pair))
+        floor = line(f"{name}: its matrix products (the floor)", floors, "s")
+        epoch = line(f"{name}: the trainer's epoch", pairs, "s")
+        print(f"{'pair epoch / floor':<44}: {epoch / floor:6.2f}x  (goal <= 1.5x)")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,7 @@ def test_a_worker_that_dies_while_the_disk_is_full_is_closed_as_soon_as_possible
 
 
 def test_a_running_job_whose_worker_is_gone_is_closed_by_stop(manager):
-    jobs = manager(max_running=1)
+    jobs = manager(max_running=0)  # no worker may take the job between add_job and start_job
     orphan = jobs.history.add_job("ann", "orphan", [TINY])
     jobs.history.start_job(orphan)  # running, yet no worker of this server trains it
     jobs.stop(orphan, owner="ann")

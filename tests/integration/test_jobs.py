@@ -139,9 +139,10 @@ def test_a_killed_worker_is_reported_replaced_by_a_warm_one_and_the_queue_goes_o
     assert "stopped unexpectedly" in jobs.history.job(doomed).message
     (replacement,) = wait_for(lambda: jobs.workers.pids(), timeout=10)
     assert replacement != worker
-    after = jobs.submit("ann", "after", [TINY])
-    assert wait_for(lambda: jobs.workers.pid(after) or not jobs.history.job(after).active) == replacement
-    wait_for(lambda: jobs.history.job(after).status == "completed")
+    after = jobs.submit("ann", "after", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    assert wait_for(lambda: jobs.workers.pid(after)) == replacement  # a long run: still training when asked
+    jobs.stop(after)
+    wait_for(lambda: jobs.history.job(after).status == "stopped", timeout=30)
 
 
 def test_a_worker_that_cannot_load_its_data_fails_with_the_fix(manager, tmp_path, monkeypatch):
