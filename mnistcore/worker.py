@@ -114,7 +114,11 @@ def main(argv: list[str]) -> int:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     def send(message: dict) -> None:
-        channel.write(json.dumps(message) + "\n")
+        try:
+            channel.write(json.dumps(message) + "\n")
+        except BrokenPipeError:  # the server is gone: nobody is left to tell, and nothing to flush at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), channel.fileno())
+            sys.exit(SERVER_GONE)
 
     # Training is background work: when the class draws at the same time, the server's answers
     # to their strokes come first and the runs take the cycles left over.

@@ -7,7 +7,7 @@ import secrets
 
 import streamlit as st
 
-from mnistcore.catalog import Catalog
+from mnistcore.catalog import Catalog, ModelEntry
 from mnistcore.classroom import Classroom
 from mnistcore.errors import MnistcoreError
 from mnistcore.handwriting import Handwriting
@@ -95,6 +95,15 @@ def catalog() -> Catalog:
     manager = training_queue()
     s = settings()
     return Catalog(s.saved_dir, manager.history if manager else None, s.saved_per_student)
+
+
+@st.cache_data(ttl=10, max_entries=2000, show_spinner=False)
+def offered_models(_catalog: Catalog, dataset: str | None, viewer: str) -> list[ModelEntry]:
+    """What ``viewer`` may pick, read from the catalog at most every 10 s: each stroke on the
+    Draw page reruns its model picker, and a class drawing at once would otherwise read SQLite
+    and stat every saved model on each (8-10% of the server's time, benchmarks/class_load.py).
+    A save or a delete on this server clears it at once."""
+    return _catalog.offered(dataset, viewer)
 
 
 def student_id() -> str:

@@ -28,7 +28,7 @@ from mnistcore.presets import (
 )
 from mnistcore.status import Status
 from mnistcore.training import Progress
-from pages.server import catalog, classroom, handwriting, job_manager, settings, student_id
+from pages.server import catalog, classroom, handwriting, job_manager, offered_models, settings, student_id
 from pages.widgets import load_model, page_header, pick_model
 
 CUSTOM = "Custom"
@@ -182,6 +182,7 @@ def save_forms(job) -> None:
             if button_col.form_submit_button("Save", icon=":material/save:"):
                 try:
                     saved = catalog().save(run.checkpoint, name, owner, run_id=run.id)
+                    offered_models.clear()
                     st.success(f"Saved as {saved.name}: pick it on the {get_spec(run.config.dataset).tried_on} page.")
                 except MnistcoreError as exc:
                     st.error(str(exc))
@@ -335,6 +336,7 @@ if yours:
         if button_col.button("Delete", key=f"delete-{entry.name}", icon=":material/delete:"):
             try:
                 catalog().delete(entry.name, owner)
+                offered_models.clear()
                 st.rerun()
             except MnistcoreError as exc:
                 st.error(str(exc))

@@ -22,7 +22,7 @@ from mnistcore.explore import class_counts, mean_images
 from mnistcore.glossary import GLOSSARY
 from mnistcore.inference import Prediction
 from mnistcore.inside import top_confidences
-from pages.server import catalog, classroom, student_id
+from pages.server import catalog, classroom, offered_models, student_id
 
 
 @st.cache_resource(max_entries=32, show_spinner="Loading the model ...")
@@ -78,7 +78,7 @@ def pick_model(dataset: str | None, label: str, key: str, arch: str = "cnn", pre
     """A model of ``dataset`` (any when None); to begin with, the first ``arch`` one, of the
     ``prefer`` dataset when given."""
     viewer = student_id()
-    models = catalog().offered(dataset, viewer)
+    models = offered_models(catalog(), dataset, viewer)
     if not models:
         st.error("No models were found. The teacher can run `make checkpoints`, or train one on the Train page.")
         st.stop()

@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from dataclasses import replace
 
@@ -20,7 +22,7 @@ from mnistcore.presets import PRESETS
 from mnistcore.settings import Settings
 from mnistcore.status import Status
 from mnistcore.training import TrainConfig
-from mnistcore.worker import run_job
+from mnistcore.worker import SERVER_GONE, run_job
 from tests.integration.conftest import TINY, wait_for
 
 LONG = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
@@ -156,3 +158,22 @@ def test_a_students_older_runs_give_up_their_weights_and_keep_their_curves(manag
         assert len(jobs.history.epochs(run.id)) == 2  # its curves stay
     for run in (newest, jobs.history.runs(other)[0]):
         assert run.checkpoint and load_checkpoint(run.checkpoint)
+
+
+def test_a_worker_whose_server_is_gone_exits_without_a_traceback(tmp_path):
+    # The server died: nobody reads the worker's answers. It must end, and not fill the log.
+    unread, answers = os.pipe()
+    os.close(unread)  # before it is warm: its "ready" finds nobody reading
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "mnistcore.worker", str(tmp_path / "history.sqlite"), str(tmp_path / "models"), "1"],
+        stdin=subprocess.PIPE,
+        stdout=answers,
+        stderr=subprocess.PIPE,
+    )
+    os.close(answers)
+    try:
+        _, log = worker.communicate(timeout=120)
+    finally:
+        worker.kill()
+    assert worker.returncode == SERVER_GONE
+    assert b"Traceback" not in log and b"BrokenPipeError" not in log, log.decode()
