@@ -34,6 +34,9 @@ from mnistcore.history import History
 from mnistcore.presets import PRESETS
 from tests.e2e.browser import SERVERS, rss_mb, serve_app
 
+# A student's cycle is about this long (the hand back 0.3 s, a stroke 0.6-1.6 s, the answer read
+# 1.5 s, Clear): each new student's first stroke comes at a random moment within it.
+CYCLE_SECONDS = 5.0
 TARGETS = (0.5, 1.5)  # seconds, p95 from stroke to answer: snappy, and still a working lesson
 SETTLE_SECONDS = READ_SECONDS + 1.0  # a window's last strokes are answered after it ends
 TRAINING_END_SECONDS = 300  # two Quick-overfit runs and the one waiting take about two minutes
@@ -60,16 +63,18 @@ def training_now(history: History) -> int:
     return sum(job.status == "running" for job in history.jobs())
 
 
-async def step(url, capture_, tally, students, size, seconds, server_pid, history) -> dict:
+async def step(url, capture_, tally, students, size, seconds, server_pid, history, stagger) -> dict:
     """Bring the class to ``size`` students, then measure ``seconds`` of it drawing."""
     joining = [ReplayedStudent(url, capture_, tally) for _ in range(size - len(students))]
     opened = await asyncio.gather(*(s.open() for s in joining), return_exceptions=True)
-    start, cpu_before, own_before = time.monotonic(), cpu_by_process(server_pid), time.process_time()
+    failed = [outcome for outcome in opened if isinstance(outcome, BaseException)]
     for student, outcome in zip(joining, opened, strict=True):
-        if isinstance(outcome, BaseException):  # a student of this step who never got the page
-            tally.errors.append((start, f"opening the page: {type(outcome).__name__}: {outcome}"))
-        else:
-            students[student] = asyncio.create_task(student.attend(float("inf")))
+        if not isinstance(outcome, BaseException):
+            students[student] = asyncio.create_task(student.attend(float("inf"), stagger))
+    await asyncio.sleep(stagger)  # the window begins once every new student is drawing
+    start, cpu_before, own_before = time.monotonic(), cpu_by_process(server_pid), time.process_time()
+    for outcome in failed:  # a student of this step who never got the page
+        tally.errors.append((start, f"opening the page: {type(outcome).__name__}: {outcome}"))
     rss = []
     while time.monotonic() < start + seconds:
         rss.append(rss_mb(server_pid))
@@ -103,12 +108,12 @@ async def step(url, capture_, tally, students, size, seconds, server_pid, histor
     )
 
 
-async def ramp(url, capture_, sizes, seconds, server_pid, history, runs, stop_above) -> list[dict]:
+async def ramp(url, capture_, sizes, seconds, server_pid, history, runs, stop_above, stagger) -> list[dict]:
     tally, students, rows, jobs = Tally(), {}, [], []
-    training = asyncio.create_task(keep_training(history, runs, jobs))
+    training = asyncio.create_task(keep_training(history, runs, jobs) if runs else asyncio.sleep(0))
     try:
         for size in sizes:
-            row = await step(url, capture_, tally, students, size, seconds, server_pid, history)
+            row = await step(url, capture_, tally, students, size, seconds, server_pid, history, stagger)
             rows.append(row)
             print(format_row(row), flush=True)
             if not row["p95"] <= stop_above:
@@ -164,27 +169,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="10,20,40,80,160", help="class sizes, in order")
     parser.add_argument("--seconds", type=float, default=60, help="each step's measured window")
-    parser.add_argument("--runs", type=int, default=2, help="runs training all along")
+    parser.add_argument("--runs", type=int, default=2, help="runs training all along (0: none)")
     parser.add_argument("--stop-above", type=float, default=TARGETS[-1], help="p95 (s) that ends the ramp")
     parser.add_argument("--json", type=Path, help="write the summary here as one JSON object")
     parser.add_argument("--py-spy", type=Path, help="profile the server with py-spy into this file (flamegraph input)")
+    parser.add_argument(
+        "--in-step", action="store_true", help="every student of a step starts at once: a class told 'now, draw!'"
+    )
     args = parser.parse_args()
+    stagger = 0.0 if args.in_step else CYCLE_SECONDS
     sizes = [int(n) for n in args.steps.split(",")]
 
-    os.environ["MNISTCORE_MAX_RUNS"] = str(args.runs)
+    os.environ["MNISTCORE_MAX_RUNS"] = str(max(1, args.runs))
     with tempfile.TemporaryDirectory() as tmp, serve_app(Path(tmp)) as url:
         server = SERVERS[url]
         history = History(Path(tmp) / "runs" / "history.sqlite")
         captured = asyncio.run(capture(url))
         print(
             f"Replayed students on the Draw page, {args.seconds:.0f} s a step, {args.runs} Quick-overfit runs "
-            f"training, loopback, {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
+            f"training, loopback, {os.cpu_count()} cores ({platform.processor() or platform.machine()}); "
+            + ("every student of a step starts at once" if args.in_step else f"students start within {stagger:.0f} s")
         )
         print(HEADER)
         profiler = py_spy(server.pid, args.py_spy) if args.py_spy else None
         try:
             rows = asyncio.run(
-                ramp(url, captured, sizes, args.seconds, server.pid, history, args.runs, args.stop_above)
+                ramp(url, captured, sizes, args.seconds, server.pid, history, args.runs, args.stop_above, stagger)
             )
         finally:
             if profiler is not None:
@@ -208,6 +218,7 @@ def summarize(rows: list[dict], args) -> None:
             "cores": os.cpu_count(),
             "seconds_per_step": args.seconds,
             "training_runs": args.runs,
+            "in_step": args.in_step,
             "largest_class_p95_0_5s": carried[0.5],
             "largest_class_p95_1_5s": carried[1.5],
             "rows": rows,

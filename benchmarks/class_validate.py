@@ -2,7 +2,7 @@
 training; first ``--students`` headless chromium students (load_test's) draw for ``--seconds``,
 then as many replayed students (replay_client's) do. For each: strokes, errors, messages the
 page sent and script runs the server began per stroke (draw and Clear), the server's
-CPU-seconds per stroke and per run, stroke-to-answer p50/p95. The pad sends every 400 ms while
+CPU-seconds per stroke and per run, stroke-to-answer p50/p95. The pad sends every 800 ms while
 the pen moves, so a slower drag sends more: the work per run is what must agree. The browsers'
 latency is load_test's (pointerup to the page idle with the answer), the replayed one's from the
 stroke's last message to the message carrying the answer.

@@ -139,8 +139,11 @@ class ReplayedStudent:
         for fetch in list(self.fetches):
             fetch.cancel()
 
-    async def attend(self, until: float) -> None:
-        """Draw, read, Clear, until ``until``; every failure is counted, none ends the lesson early."""
+    async def attend(self, until: float, stagger: float = 0.0) -> None:
+        """Draw, read, Clear, until ``until``; every failure is counted, none ends the lesson early.
+        The first stroke comes at a random moment within ``stagger`` seconds: students who opened
+        the page together still do not draw in step, as a class does not."""
+        await asyncio.sleep(self.own_ink.uniform(0.0, stagger))
         n = 0
         while time.monotonic() < until and not self.leaving:
             stroke = self.strokes[n % len(self.strokes)]
