@@ -25,10 +25,12 @@ def settings() -> Settings:
         st.stop()
 
 
-@st.cache_resource
+@st.cache_resource(on_release=JobManager.close)
 def job_manager() -> JobManager:
     """One per server, shared by every session: the queue is the whole class's. StorageError
-    when the runs folder cannot be used; that is not cached, so the next page view tries again."""
+    when the runs folder cannot be used; that is not cached, so the next page view tries again.
+    Cleared from the cache, it is closed: its runs stop keeping their best epochs, its warm
+    workers end (the tests clear it between pages; otherwise each would keep its workers)."""
     s = Settings.from_env()  # checked on every page by the entry script before this runs
     return JobManager(History(s.history_path), s.models_dir, JobLimits.from_settings(s), s.ray_address)
 

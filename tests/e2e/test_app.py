@@ -50,6 +50,20 @@ def test_every_page_runs_without_an_exception_and_renders_no_raw_html(page, tmp_
     job_manager.clear()
 
 
+def test_a_job_manager_cleared_from_the_cache_ends_its_warm_workers(tmp_path, monkeypatch):
+    # Each page test above clears the server's one manager: were its workers left running, each
+    # would keep a warm worker (torch and both datasets, about 800 MB) until the tests end.
+    monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
+    job_manager.clear()
+    manager = job_manager()
+    workers = manager.workers.pids()
+    assert workers
+    job_manager.clear()
+    assert manager.workers.pids() == []
+    for pid in workers:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+
+
 def test_the_teachers_page_opens_with_its_key_only(tmp_path, monkeypatch):
     monkeypatch.setenv("MNISTCORE_RUNS", str(tmp_path))
     monkeypatch.setenv("MNISTCORE_TEACHER_KEY", "the-teachers-key")
