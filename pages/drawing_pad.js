@@ -5,9 +5,9 @@
 // picture as a PNG data: URL in its state "drawing" while a stroke goes on (every SEND_EVERY_MS
 // from its start, so the answer follows a slow pen), when it ends, and after Undo; null once it
 // is empty. Each send is a run of the page's fragment on the server, shared by the whole class:
-// 800 ms rather than 400 cut the server's CPU per stroke by 2.4-3x (benchmarks/class_load.py),
-// and most strokes end sooner and send once, at pen-up. Undo and Clear act here, in the browser, at once: a stroke begun right after Clear
-// must not be wiped by a Clear that is still on its way back from the server.
+// 800 ms rather than 400 cut the server's CPU per stroke by 2.4-3x (benchmarks/class_load.py).
+// Undo and Clear act here, in the browser, at once: a stroke begun right after Clear must not
+// be wiped by a Clear that is still on its way back from the server.
 
 const SEND_EVERY_MS = 800;
 const pads = new WeakMap(); // parent element -> its pad, which outlives Streamlit's re-renders
