@@ -1,7 +1,8 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run   install, prepare the datasets, start the app on http://localhost:8501
 #   make test  the same set-up plus Debian's chromium, then the linter and every test
-# For the edit loop: make test-fast (lint and the unit tests, under a minute).
+# For the edit loop: make test-fast (lint and the unit tests, under a minute). Under load:
+# make test-stress (every core kept busy), taskset -c 0 make test (one core).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 
-.PHONY: run test test-fast lint setup dev data browser bench checkpoints clean clean-runs
+.PHONY: run test test-stress test-fast lint setup dev data browser bench checkpoints clean clean-runs
 
 # The pinned set from requirements.txt, then this project itself (editable, no dependencies of
 # its own to resolve), so the CLI, the tests and the benchmarks import mnistcore as installed.
@@ -53,6 +54,12 @@ lint: $(VENV)/.installed-dev
 
 test: dev lint
 	$(PY) -m pytest
+
+# The same suite with every core kept busy by a spinning process, as on a shared server that
+# is doing something else: a test that races the machine's speed fails here first.
+test-stress: dev lint
+	@spinners=""; for _ in $$(seq $$(nproc)); do $(PYTHON) -c 'while True: pass' & spinners="$$spinners $$!"; done; \
+	trap "kill $$spinners" EXIT; echo "$$(nproc) cores kept busy by spinning processes:$$spinners"; $(PY) -m pytest
 
 test-fast: $(VENV)/.installed-dev lint
 	$(PY) -m pytest tests/unit -q

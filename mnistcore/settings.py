@@ -36,6 +36,8 @@ class Settings:
     queued_per_student: int = 3
     queued_total: int = 60
     ray_address: str | None = None  # a Ray cluster to train on; None: this machine's own workers
+    # For tests that must see a run still training however fast the machine is (see hold.py).
+    hold_file: Path | None = None
 
     @property
     def history_path(self) -> Path:
@@ -67,4 +69,5 @@ class Settings:
             saved_per_student=_whole_number(env, "MNISTCORE_SAVED_PER_STUDENT", 10, 0, 1000),
             runs_kept_per_student=_whole_number(env, "MNISTCORE_RUNS_KEPT_PER_STUDENT", 20, 1, 10_000),
             ray_address=env.get("MNISTCORE_RAY_ADDRESS", "").strip() or None,
+            hold_file=Path(env["MNISTCORE_HOLD_FILE"]) if env.get("MNISTCORE_HOLD_FILE", "").strip() else None,
         )

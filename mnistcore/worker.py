@@ -22,7 +22,7 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import torch
@@ -30,32 +30,45 @@ import torch
 from .data import DATASETS, load_split
 from .errors import MnistcoreError
 from .history import History
+from .hold import held
 from .job_stream import JobEvent, job_events, record_job, recorded
+from .settings import Settings
 from .training import Progress
 
 SERVER_GONE = 3
 
 
 def run_job(
-    history: History, job_id: int, models_dir: Path, stop: threading.Event, max_seconds: float = float("inf")
+    history: History,
+    job_id: int,
+    models_dir: Path,
+    stop: threading.Event,
+    max_seconds: float = float("inf"),
+    hold_file: Path | None = None,
 ) -> None:
     """Train the job's runs in lockstep, record every epoch, save each run's best weights."""
     runs = history.runs(job_id)
     test = load_split(runs[0].config.dataset, "test")  # now: a missing or damaged file fails before training
-    events = job_events([r.config for r in runs], stop, max_seconds)
-    record_job(history, job_id, models_dir, _while_server_lives(events), test)
-
-
-def _while_server_lives(events: Iterator[JobEvent]) -> Iterator[JobEvent]:
     parent = os.getppid()
+
+    def server_gone() -> bool:
+        return os.getppid() != parent
+
+    events = held(job_events([r.config for r in runs], stop, max_seconds), hold_file, stop, server_gone)
+    record_job(history, job_id, models_dir, _while_server_lives(events, server_gone), test)
+
+
+def _while_server_lives(events: Iterator[JobEvent], server_gone: Callable[[], bool]) -> Iterator[JobEvent]:
     for event in events:
-        if isinstance(event, Progress) and os.getppid() != parent:
+        if isinstance(event, Progress) and server_gone():
             sys.exit(SERVER_GONE)
         yield event
 
 
-def train_one(db: Path, job_id: int, models_dir: Path, stop: threading.Event, max_seconds: float) -> int:
-    return recorded(db, job_id, lambda history: run_job(history, job_id, models_dir, stop, max_seconds))
+def train_one(
+    db: Path, job_id: int, models_dir: Path, stop: threading.Event, max_seconds: float, hold_file: Path | None
+) -> int:
+    return recorded(db, job_id, lambda history: run_job(history, job_id, models_dir, stop, max_seconds, hold_file))
 
 
 def warm_up() -> None:
@@ -124,6 +137,7 @@ def main(argv: list[str]) -> int:
     # to their strokes come first and the runs take the cycles left over.
     os.nice(10)
     torch.set_num_threads(int(threads))
+    hold_file = Settings.from_env().hold_file
     jobs = Jobs()
 
     def terminate(*_):  # the server is closing: stop the job in hand, keep its best epoch, exit
@@ -137,7 +151,7 @@ def main(argv: list[str]) -> int:
     while (message := jobs.waiting.get()) is not None:
         job_id = int(message["train"])
         stop = jobs.begin(job_id)
-        code = train_one(Path(db), job_id, Path(models_dir), stop, float(message["max_seconds"]))
+        code = train_one(Path(db), job_id, Path(models_dir), stop, float(message["max_seconds"]), hold_file)
         jobs.end(job_id)
         send({"ended": job_id, "code": code})
     return 0

@@ -30,6 +30,7 @@ class _Worker:
         self.job: int | None = None  # the job it is training
         self.ready = False  # warm: torch imported, the datasets read
         self.leaving = False  # told to exit: no job for it
+        self.listener: threading.Thread | None = None  # reads its output until it exits
 
     def send(self, message: dict) -> None:
         self.process.stdin.write(json.dumps(message) + "\n")
@@ -63,7 +64,10 @@ class WorkerPool:
             log.error("Could not start a training worker: %s", exc)
             return None
         worker = _Worker(process)
-        threading.Thread(target=self._listen, args=(worker,), name="mnistcore-worker-output", daemon=True).start()
+        worker.listener = threading.Thread(
+            target=self._listen, args=(worker,), name="mnistcore-worker-output", daemon=True
+        )
+        worker.listener.start()
         self._workers.append(worker)
         return worker
 
@@ -195,4 +199,7 @@ class WorkerPool:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
+            # Its last word, and the end of its output, queued before they are collected: a
+            # closed pool has no worker left on its list.
+            worker.listener.join(timeout)
         self.collect()

@@ -1,3 +1,5 @@
+import time
+
 import pytest
 import torch
 
@@ -20,3 +22,15 @@ def synthetic_split(n: int, seed: int, noise: int = 40) -> Split:
 @pytest.fixture
 def tiny_data() -> TrainData:
     return TrainData(synthetic_split(640, seed=1), synthetic_split(200, seed=2))
+
+
+def wait_for(condition, timeout=120, every=0.05):
+    """``condition()``'s first true value, asked every ``every`` seconds; a test that waits
+    longer than ``timeout`` fails."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout} s")

@@ -17,6 +17,8 @@ from pathlib import Path
 from PIL import Image
 from playwright.sync_api import expect
 
+from mnistcore.hold import allow_epochs
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"  # screenshots; the README's come from here
 CHROMIUM_ARGS = [
@@ -50,10 +52,25 @@ def free_port() -> int:
 SERVERS: dict[str, subprocess.Popen] = {}  # url -> the server, for a test that kills it
 
 
+class Hold:
+    """A served app's hold on its runs (mnistcore/hold.py): ``after(n)`` lets every run train n
+    epochs and keeps it training there, however fast the machine; ``release()`` lets them go."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / "hold"
+
+    def after(self, epochs: int) -> None:
+        allow_epochs(self.path, epochs)
+
+    def release(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 @contextlib.contextmanager
 def serve_app(folder: Path, env: dict[str, str] | None = None):
     """`streamlit run` on a free port, with its runs under ``folder`` (and ``env``'s variables
-    set); yields its URL. The app must log no traceback while it serves."""
+    set); yields its URL. ``Hold(folder)`` holds its runs. The app must log no traceback while
+    it serves."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with open(folder / "streamlit.log", "w+") as log:
@@ -75,7 +92,12 @@ def serve_app(folder: Path, env: dict[str, str] | None = None):
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, "MNISTCORE_RUNS": str(folder / "runs"), **(env or {})},
+            env={
+                **os.environ,
+                "MNISTCORE_RUNS": str(folder / "runs"),
+                "MNISTCORE_HOLD_FILE": str(Hold(folder).path),
+                **(env or {}),
+            },
         )
         try:
             _wait_until_up(url, server, log)
@@ -191,9 +213,17 @@ def click_cell(page, true: int, said: int) -> None:
     page.mouse.click(area["x"] + (said + 0.5) / 10 * area["width"], area["y"] + (true + 0.5) / 10 * area["height"])
 
 
-def plotted_epochs(page) -> int:
-    """Markers on the loss chart's first validation curve: one per finished epoch."""
-    return page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").nth(1).locator(".points path").count()
+def epoch_markers(page):
+    """Markers on the loss chart's first validation curve: one per finished epoch (wait on them
+    with ``expect(...).to_have_count(n)``)."""
+    return page.locator(".js-plotly-plot").first.locator(".scatterlayer .trace").nth(1).locator(".points path")
+
+
+def stopped_after(page) -> int:
+    """The epochs a stopped run finished, from its line "Stopped by the user in epoch N."."""
+    line = page.get_by_text(re.compile(r"^Stopped by the user in epoch \d+"))
+    expect(line).to_be_visible(timeout=30_000)
+    return int(re.search(r"epoch (\d+)", line.inner_text()).group(1)) - 1
 
 
 def screenshot(page, name: str, height: int) -> None:

@@ -4,15 +4,29 @@ A missing browser is a failure, never a skip: `make test` installs it."""
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.browser import CHROMIUM_ARGS, chromium, serve_app
+from tests.e2e.browser import CHROMIUM_ARGS, Hold, chromium, serve_app
 
 expect.set_options(timeout=30_000)  # the first run of a page imports torch and loads a model
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    with serve_app(tmp_path_factory.mktemp("app")) as url:
+def app_folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("app")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_folder):
+    # One run trains at a time on any machine, so that a second run certainly waits in the queue.
+    with serve_app(app_folder, {"MNISTCORE_MAX_RUNS": "1"}) as url:
         yield url
+
+
+@pytest.fixture
+def hold(app_folder):
+    """The shared app's runs held at an epoch by the test; let go when it ends."""
+    hold = Hold(app_folder)
+    yield hold
+    hold.release()
 
 
 @pytest.fixture(scope="session")

@@ -129,6 +129,8 @@ def test_the_first_visitor_after_a_start_who_comes_straight_to_a_page_gets_the_a
 def test_out_of_range_values_sent_past_the_widgets_never_reach_the_trainer(
     tmp_path, monkeypatch, widget, key, value, field
 ):
+    """Certain: the test reads the settings of the run as it was queued, whatever the trainer
+    has done with it since, and stops it."""
     # AppTest sends a widget's value the way a crafted browser message would. Streamlit puts a
     # value out of its widget's range back in range; TrainConfig would refuse it otherwise
     # (tests/unit/test_presets.py sends it there directly).

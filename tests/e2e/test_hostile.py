@@ -20,11 +20,13 @@ pytestmark = pytest.mark.e2e
 class Forger:
     """Rewrites one widget's value in every message the page sends: ``forge`` takes the value
     as the page meant it (parsed JSON) and returns what the server gets instead. Counts the
-    script runs the server finishes, so a test knows when a forged message has been handled."""
+    script runs the server completes after the last forged message, so a test knows when that
+    message has been handled (a run still going when it came is cut short, and not counted)."""
 
     def __init__(self, page, widget_id_suffix: str, field: str):
         self.page, self.suffix, self.field, self.forge = page, widget_id_suffix, field, None
-        self.runs_finished = 0
+        self.forged = 0  # forged messages sent to the server
+        self.runs_since_forged = 0
         page.route_web_socket("**/_stcore/stream", self._route)
 
     def _route(self, ws):
@@ -32,37 +34,45 @@ class Forger:
 
         def from_page(message):
             if isinstance(message, bytes) and self.forge is not None:
-                message = self._rewrite(message)
+                message, forged = self._rewrite(message)
+                if forged:
+                    self.forged += 1
+                    self.runs_since_forged = 0
             server.send(message)
 
         def from_server(message):
             if isinstance(message, bytes):
                 forward = ForwardMsg()
                 forward.ParseFromString(message)
-                self.runs_finished += forward.HasField("script_finished")
+                cut_short = ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN
+                if forward.HasField("script_finished") and forward.script_finished != cut_short:
+                    self.runs_since_forged += 1
             ws.send(message)
 
         ws.on_message(from_page)
         server.on_message(from_server)
 
     def run_after(self, action, timeout: float = 30) -> None:
-        """Do ``action`` and wait, with a deadline, until the server has finished a script run after it."""
-        before = self.runs_finished
+        """Do ``action`` and wait, with a deadline, until the server has completed a script run
+        after the forged message it sent."""
+        before = self.forged
         action()
         for _ in range(int(timeout * 10)):
-            if self.runs_finished > before:
+            if self.forged > before and self.runs_since_forged > 0:
                 return
             self.page.wait_for_timeout(100)
-        raise AssertionError("the server finished no script run after the action")
+        raise AssertionError("the server completed no script run after the forged message")
 
-    def _rewrite(self, message: bytes) -> bytes:
+    def _rewrite(self, message: bytes) -> tuple[bytes, bool]:
         back = BackMsg()
         back.ParseFromString(message)
+        forged = False
         for widget in back.rerun_script.widget_states.widgets:
             if widget.id.endswith(self.suffix):
-                forged = self.forge(json.loads(getattr(widget, self.field)))
-                setattr(widget, self.field, forged if isinstance(forged, str) else json.dumps(forged))
-        return back.SerializeToString()
+                value = self.forge(json.loads(getattr(widget, self.field)))
+                setattr(widget, self.field, value if isinstance(value, str) else json.dumps(value))
+                forged = True
+        return back.SerializeToString(), forged
 
 
 def a_one(mode: str) -> bytes:
@@ -121,10 +131,12 @@ def test_forged_canvas_values_get_a_message_and_cost_the_server_nothing(browser,
     for forge, strokes in ((with_data(data_url(a_one("LA"))), [[(60, 60), (80, 80)]]), (junk_beside, ONE)):
         forger.forge = forge
         page.get_by_role("button", name="Clear the canvas").click()
+        expect(prediction(page)).to_have_count(0)  # the last answer is gone: the next "1" is new
         draw(page, strokes)  # with the LA forgery, whatever is drawn, what arrives is a 1
         expect(prediction(page)).to_have_text("1")
     forger.forge = None
     page.get_by_role("button", name="Clear the canvas").click()
+    expect(prediction(page)).to_have_count(0)
     draw(page, ONE)
     expect(prediction(page)).to_have_text("1")
     page.close()

@@ -4,7 +4,6 @@ behind."""
 
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,8 @@ from playwright.sync_api import expect
 
 from mnistcore.checkpoints import load_checkpoint
 from mnistcore.history import History
-from tests.e2e.browser import SERVERS, plotted_epochs, progress, serve_app
+from tests.conftest import wait_for
+from tests.e2e.browser import SERVERS, Hold, epoch_markers, progress, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -28,33 +28,28 @@ def start_quick_overfit(page) -> None:
 
 
 def test_a_killed_server_comes_back_with_interrupted_runs_marked_and_finished_ones_intact(browser, tmp_path):
+    """Certain: the first run is stopped after exactly two epochs, and the second is still
+    training when the server is killed: the server's hold (mnistcore/hold.py) keeps each run at
+    its second epoch, however fast the machine."""
+    hold = Hold(tmp_path)
+    hold.after(2)
     with serve_app(tmp_path) as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{url}/train")
         start_quick_overfit(page)
-        for _ in range(60):
-            if plotted_epochs(page) >= 2:
-                break
-            page.wait_for_timeout(500)
+        expect(epoch_markers(page)).to_have_count(2)
         page.get_by_role("button", name="Stop training").click()
-        expect(page.get_by_text("Stopped by the user")).to_be_visible(timeout=15_000)
+        expect(page.get_by_text("Stopped by the user")).to_be_visible()
         start_quick_overfit(page)
         history = History(tmp_path / "runs" / "history.sqlite")
-        deadline = time.monotonic() + 60
-        while len(history.jobs()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        finished, training = history.jobs()
-        while not history.epochs(history.runs(training.id)[0].id) and time.monotonic() < deadline:
-            time.sleep(0.2)
+        finished, training = wait_for(lambda: history.jobs() if len(history.jobs()) == 2 else None, 60)
+        wait_for(lambda: len(history.epochs(history.runs(training.id)[0].id)) == 2, 60)
         student = page.url.split("student=")[1].split("&")[0]
         SERVERS[url].send_signal(signal.SIGKILL)  # no shutdown, no cleanup: a crash
         SERVERS[url].wait(10)
         page.close()
 
-    deadline = time.monotonic() + 10
-    while workers_of(tmp_path) and time.monotonic() < deadline:  # workers notice their server is gone
-        time.sleep(0.2)
-    assert workers_of(tmp_path) == []
+    wait_for(lambda: workers_of(tmp_path) == [], 10)  # the workers notice their server is gone
     assert history.job(training.id).status == "running"  # as the crash left it
 
     with serve_app(tmp_path) as url:

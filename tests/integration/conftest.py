@@ -1,8 +1,7 @@
 """What the integration tests share: a tiny run on the real data, a job manager with real
-workers (closed after the test), and waiting with a deadline."""
+workers (closed after the test), and how far an accuracy may move on another CPU."""
 
-import time
-
+import numpy as np
 import pytest
 
 from mnistcore.history import History
@@ -27,11 +26,11 @@ def manager(tmp_path):
         m.close()
 
 
-def wait_for(condition, timeout=120, every=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("timed out")
+def tipping_images(probabilities: np.ndarray) -> int:
+    """Test images that another CPU's rounding could tip to another answer: those whose two
+    likeliest classes are within 1e-4 of each other (relatively, about their logits' gap). Float32
+    logits summed in another order differ by about sqrt(K) * 2**-24 relative for a layer of K
+    inputs, 2e-6 for the widest here (1,568), fifty times less. An accuracy stated on one
+    machine may differ on another by these images and no more."""
+    top = np.sort(probabilities, axis=1)[:, -2:]
+    return int(((top[:, 1] - top[:, 0]) < 1e-4 * top[:, 1]).sum())

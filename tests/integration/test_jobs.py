@@ -17,7 +17,10 @@ from mnistcore.jobs import JobLimits, JobManager, QueueFull
 from mnistcore.snapshots import load_snapshots, replay
 from mnistcore.status import Status
 from mnistcore.training import EpochMetrics, TrainConfig
-from tests.integration.conftest import TINY, wait_for
+from tests.conftest import wait_for
+from tests.integration.conftest import TINY
+
+LONG = TrainConfig(dataset="mnist", arch="mlp", epochs=50)  # minutes of training: still going when a test acts
 
 
 def test_jobs_queue_behind_the_cap_and_all_finish(manager):
@@ -65,7 +68,7 @@ def test_runs_train_on_workers_warmed_before_anyone_pressed_train(manager):
     wait_for(jobs.workers.warm, timeout=60)
     warmed = set(jobs.workers.pids())
     assert len(warmed) == 2
-    long = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
+    long = LONG
     submitted = [jobs.submit(owner, "long", [replace(long, seed=i)]) for i, owner in enumerate(("ann", "bob"))]
     trained_on = {wait_for(lambda job=job: jobs.workers.pid(job)) for job in submitted}
     for job in submitted:
@@ -93,7 +96,7 @@ def test_a_pair_trains_in_lockstep_and_each_session_sees_its_own(manager):
 
 def test_stop_ends_a_run_promptly_and_keeps_its_best_epoch(manager):
     jobs = manager(max_running=1)
-    job = jobs.submit("ann", "long", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    job = jobs.submit("ann", "long", [LONG])
     run = jobs.history.runs(job)[0]
     wait_for(lambda: len(jobs.history.epochs(run.id)) >= 1 and jobs.history.job(job).batch > 0)
     asked_in = jobs.history.job(job).epoch
@@ -128,7 +131,7 @@ def test_a_diverging_run_fails_with_a_reason(manager):
 
 def test_a_killed_worker_is_reported_replaced_by_a_warm_one_and_the_queue_goes_on(manager):
     jobs = manager(max_running=1)
-    doomed = jobs.submit("ann", "doomed", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    doomed = jobs.submit("ann", "doomed", [LONG])
     wait_for(lambda: jobs.history.job(doomed).batch > 0)
     worker = jobs.workers.pid(doomed)
     # Training yields to the class's strokes: the worker runs below the server's priority.
@@ -139,10 +142,10 @@ def test_a_killed_worker_is_reported_replaced_by_a_warm_one_and_the_queue_goes_o
     assert "stopped unexpectedly" in jobs.history.job(doomed).message
     (replacement,) = wait_for(lambda: jobs.workers.pids(), timeout=10)
     assert replacement != worker
-    after = jobs.submit("ann", "after", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    after = jobs.submit("ann", "after", [LONG])
     assert wait_for(lambda: jobs.workers.pid(after)) == replacement  # a long run: still training when asked
     jobs.stop(after)
-    wait_for(lambda: jobs.history.job(after).status == "stopped", timeout=30)
+    wait_for(lambda: jobs.history.job(after).status == "stopped")
 
 
 def test_a_worker_that_cannot_load_its_data_fails_with_the_fix(manager, tmp_path, monkeypatch):
@@ -156,7 +159,7 @@ def test_a_worker_that_cannot_load_its_data_fails_with_the_fix(manager, tmp_path
 
 def test_each_student_may_queue_only_a_few_runs(manager):
     jobs = manager(max_running=1, max_queued_per_owner=2)
-    jobs.submit("ann", "running", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    jobs.submit("ann", "running", [LONG])
     wait_for(lambda: jobs.running())
     jobs.submit("ann", "1", [replace(TINY, seed=1)])
     jobs.submit("ann", "2", [replace(TINY, seed=2)])
@@ -167,7 +170,7 @@ def test_each_student_may_queue_only_a_few_runs(manager):
 
 def test_a_repeated_click_does_not_queue_the_same_run_twice(manager):
     jobs = manager(max_running=1)
-    long = TrainConfig(dataset="mnist", arch="mlp", epochs=50)
+    long = LONG
     first = jobs.submit("ann", "long", [long])
     with pytest.raises(LimitError, match=f"already (training|waiting in the queue): run {first},"):
         jobs.submit("ann", "long again", [long])
@@ -206,16 +209,16 @@ def test_a_restarted_server_marks_interrupted_runs_and_keeps_finished_ones(tmp_p
 
 def test_stop_while_the_worker_is_still_starting_counts_as_stopped(manager):
     jobs = manager(max_running=1)
-    job = jobs.submit("ann", "impatient", [TINY])
+    job = jobs.submit("ann", "impatient", [LONG])  # minutes of training: it cannot finish first
     wait_for(lambda: jobs.running())
-    jobs.stop(job)  # the worker is still importing torch
-    wait_for(lambda: not jobs.history.job(job).active, timeout=30)
+    jobs.stop(job)  # the worker may still be warming up (importing torch, reading the data)
+    wait_for(lambda: not jobs.history.job(job).active)
     assert jobs.history.job(job).status == "stopped"
 
 
 def test_a_run_the_teacher_stops_or_cancels_tells_its_student_so(manager):
     jobs = manager(max_running=1)
-    training = jobs.submit("ann", "long", [TrainConfig(dataset="mnist", arch="mlp", epochs=50)])
+    training = jobs.submit("ann", "long", [LONG])
     waiting = jobs.submit("bob", "waits", [TINY])
     wait_for(lambda: jobs.history.job(training).batch > 0)
     jobs.stop(waiting, by_teacher=True)
@@ -228,7 +231,8 @@ def test_a_run_the_teacher_stops_or_cancels_tells_its_student_so(manager):
 
 def test_training_is_deterministic_across_workers_so_a_finished_run_can_be_replayed(manager):
     jobs = manager(max_running=2, threads_per_job=1)
-    first, second = jobs.submit("ann", "tiny", [TINY]), jobs.submit("bob", "tiny", [TINY])  # both train
+    # Added past submit, which would have the second follow the first rather than train it again.
+    first, second = (jobs.history.add_job(owner, "tiny", [TINY]) for owner in ("ann", "bob"))
     wait_for(lambda: not jobs.history.job(first).active and not jobs.history.job(second).active)
     a, b = (jobs.history.runs(j)[0] for j in (first, second))
     assert jobs.history.epochs(a.id) and [

@@ -10,7 +10,7 @@ from dataclasses import replace
 from mnistcore.history import History
 from mnistcore.jobs import JobLimits, JobManager
 from mnistcore.training import TrainConfig
-from tests.integration.conftest import wait_for
+from tests.conftest import wait_for
 
 RUNS = 20
 TINY = TrainConfig(dataset="mnist", arch="logreg", epochs=1, train_size=200, batch_size=50)

@@ -10,6 +10,7 @@ from mnistcore.jobs import JobLimits, JobManager
 from mnistcore.replays import EPOCH_SECONDS
 from mnistcore.status import Status
 from mnistcore.training import EpochMetrics, TrainConfig
+from tests.conftest import wait_for
 
 ANN, BOB, CAT = (f"{i:016x}" for i in (0xA, 0xB, 0xC))
 PAIR = [TrainConfig(dataset="mnist", epochs=3), TrainConfig(dataset="mnist", epochs=3, dropout=0.5)]
@@ -23,13 +24,13 @@ def manager(tmp_path):
     m.close()
 
 
-def trained(manager, owner, configs, status=Status.COMPLETED, weights=True):
+def trained(manager, owner, configs, status=Status.COMPLETED, weights=True, epochs=3):
     """A job as a worker leaves it: every epoch recorded, the best one's weights saved."""
     history = manager.history
     job = history.add_job(owner, "a pair", configs)
     history.start_job(job)
     for run in history.runs(job):
-        for epoch in (1, 2, 3):
+        for epoch in range(1, epochs + 1):
             history.add_epoch(
                 run.id, EpochMetrics(run.position, epoch, 1 / epoch, 0.5 + run.position, 0.8, 2.0, epoch == 2)
             )
@@ -43,21 +44,15 @@ def trained(manager, owner, configs, status=Status.COMPLETED, weights=True):
     return job
 
 
-def until(condition, seconds=10):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_the_same_settings_again_are_replayed_epoch_by_epoch_with_their_weights(manager):
     source = trained(manager, ANN, PAIR)
     started = time.monotonic()
     job = manager.submit(BOB, "the same pair", PAIR)
     assert manager.replays.source_of(job) == source
-    until(lambda: manager.job(job).status == Status.RUNNING)
+    # Started: replaying, or done already if this test was held up longer than the replay lasts.
+    wait_for(lambda: manager.job(job).status != Status.QUEUED)
     assert "Replayed from run" in manager.job(job).message
-    until(lambda: not manager.job(job).active)
+    wait_for(lambda: not manager.job(job).active)
     assert time.monotonic() - started >= 2 * EPOCH_SECONDS  # at a pace a student can watch
     done = manager.job(job)
     assert done.status == Status.COMPLETED and f"Replayed from run {source}" in done.message
@@ -89,9 +84,9 @@ def test_a_run_that_did_not_complete_or_lost_its_weights_is_no_source(manager):
 
 
 def test_stopping_a_replay_ends_it(manager):
-    trained(manager, ANN, PAIR)
+    trained(manager, ANN, PAIR, epochs=100)  # a replay of 40 s: still going when Stop comes
     job = manager.submit(BOB, "the same pair", PAIR)
-    until(lambda: manager.job(job).status == Status.RUNNING)
+    wait_for(lambda: manager.job(job).status == Status.RUNNING)
     manager.stop(job, owner=BOB)
     assert manager.job(job).status == Status.CANCELLED
 
@@ -107,11 +102,12 @@ def test_the_same_settings_as_a_waiting_run_wait_with_it_then_watch_it_train_liv
     source = manager.submit(ANN, "a pair", PAIR)  # waiting: no worker may start here
     follower = manager.submit(BOB, "the same pair", PAIR)
     assert manager.replays.source_of(follower) == source
-    time.sleep(3 * 0.2)  # a few of the scheduler's ticks
-    assert manager.job(follower).status == Status.QUEUED
+    for _ in range(3):  # whole passes of the scheduler, not a sleep that hopes one happened
+        manager.tick()
+        assert manager.job(follower).status == Status.QUEUED
     history.start_job(source)  # as a worker would, epoch by epoch
     epoch(history, source, 1)
-    until(lambda: len(history.epochs(history.runs(follower)[0].id)) == 1 and manager.job(follower).batch == 5)
+    wait_for(lambda: len(history.epochs(history.runs(follower)[0].id)) == 1 and manager.job(follower).batch == 5)
     live = manager.job(follower)
     assert live.status == Status.RUNNING and live.message.startswith(f"Training once for two: run {source}")
     assert (live.epoch, live.batch, live.batches) == (1, 5, 10)  # its bar moves with the source's
@@ -123,7 +119,7 @@ def test_the_same_settings_as_a_waiting_run_wait_with_it_then_watch_it_train_liv
         path.write_bytes(b"weights")
         history.set_run(run.id, status=Status.COMPLETED, best_epoch=1, test_accuracy=0.8, checkpoint=str(path))
     history.finish_job(source, Status.COMPLETED, "Training finished.")
-    until(lambda: not manager.job(follower).active)
+    wait_for(lambda: not manager.job(follower).active)
     assert manager.job(follower).status == Status.COMPLETED
     assert [len(history.epochs(r.id)) for r in history.runs(follower)] == [3, 3]
     assert all(Path(r.checkpoint).read_bytes() == b"weights" for r in history.runs(follower))
@@ -136,9 +132,9 @@ def test_when_the_followed_run_is_stopped_the_follower_trains_itself(manager):
     follower = manager.submit(BOB, "the same pair", PAIR)
     history.start_job(source)
     epoch(history, source, 1)
-    until(lambda: manager.job(follower).status == Status.RUNNING)
+    wait_for(lambda: manager.job(follower).status == Status.RUNNING)
     history.finish_job(source, Status.STOPPED, "Stopped by the user in epoch 2.")  # Ann's Stop costs Bob nothing
-    until(lambda: manager.job(follower).status == Status.QUEUED)
+    wait_for(lambda: manager.job(follower).status == Status.QUEUED)
     back = manager.job(follower)
     assert back.message == "" and back.started is None and manager.replays.source_of(follower) is None
     assert all(history.epochs(r.id) == [] for r in history.runs(follower))
@@ -155,7 +151,7 @@ def test_a_follower_is_never_followed(manager):
 def test_after_a_lesson_is_cleared_a_new_job_follows_nothing_old(manager):
     trained(manager, ANN, PAIR)
     follower = manager.submit(BOB, "the same pair", PAIR)
-    until(lambda: not manager.job(follower).active)
+    wait_for(lambda: not manager.job(follower).active)
     assert manager.forget_ended() == 2
     fresh = manager.submit(CAT, "another", [TrainConfig(dataset="mnist", epochs=2)])
     assert manager.replays.source_of(fresh) is None  # even if SQLite gives it an old id
