@@ -31,6 +31,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 START_SECONDS = 60  # a server that is not up by then failed to start
+# Epochs to train before a test looks: workers run at nice 10, so with every core busy (make
+# test-stress) they get a tenth of a core and a Quick overfit epoch takes seconds, not 0.3 s.
+TRAINING_MS = 300_000
 
 # Strokes in canvas pixels (280 x 280), as a student draws the digit.
 ONE = [[(140, 40), (140, 240)]]

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from mnistcore.checkpoints import load_checkpoint
 from mnistcore.history import History
 from tests.conftest import wait_for
-from tests.e2e.browser import SERVERS, Hold, epoch_markers, progress, serve_app
+from tests.e2e.browser import SERVERS, TRAINING_MS, Hold, epoch_markers, progress, serve_app
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def test_a_killed_server_comes_back_with_interrupted_runs_marked_and_finished_on
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(f"{url}/train")
         start_quick_overfit(page)
-        expect(epoch_markers(page)).to_have_count(2)
+        expect(epoch_markers(page)).to_have_count(2, timeout=TRAINING_MS)
         page.get_by_role("button", name="Stop training").click()
         expect(page.get_by_text("Stopped by the user")).to_be_visible()
         start_quick_overfit(page)

@@ -13,6 +13,7 @@ from tests.e2e.browser import (
     ARTIFACTS,
     ONE,
     PAD,
+    TRAINING_MS,
     Hold,
     click_cell,
     draw,
@@ -183,7 +184,7 @@ def test_the_train_button_and_then_the_live_run_are_in_view(screen, own_server, 
     expect(stop).to_be_visible()
     expect(progress(screen)).to_be_visible()
     chart = screen.get_by_test_id("stPlotlyChart").first
-    expect(epoch_markers(screen)).to_have_count(1)
+    expect(epoch_markers(screen)).to_have_count(1, timeout=TRAINING_MS)
     keep_shot(screen, "train-running")
     assert on_first_screen(screen, stop) == 1.0, "Stop is out of view"
     assert on_first_screen(screen, chart) >= 0.6, "the chart is mostly out of view"

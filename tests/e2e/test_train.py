@@ -11,7 +11,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import ARTIFACTS, epoch_markers, progress, stopped_after
+from tests.e2e.browser import ARTIFACTS, TRAINING_MS, epoch_markers, progress, stopped_after
 
 pytestmark = pytest.mark.e2e
 
@@ -31,14 +31,14 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     # The chart grows while the page stays usable: no reload, no click needed.
     for epochs in (1, 2, 3):
         hold.after(epochs)
-        expect(epoch_markers(page)).to_have_count(epochs)
+        expect(epoch_markers(page)).to_have_count(epochs, timeout=TRAINING_MS)
         expect(progress(page)).to_contain_text(f"Epoch {epochs + 1} of 25")
     page.get_by_role("button", name="Stop training").click()
     stopped_at = stopped_after(page)
     assert stopped_at in (3, 4)  # held in epoch 4: it stops there, or once that epoch is done
     # What happened, in numbers: "Without dropout the validation loss was lowest at epoch 4 (0.51) and rose ..."
     expect(page.get_by_text(re.compile(r"^Without dropout the validation loss .*epoch \d+"))).to_be_visible()
-    expect(epoch_markers(page)).to_have_count(stopped_at)
+    expect(epoch_markers(page)).to_have_count(stopped_at, timeout=TRAINING_MS)
 
     name_box = page.get_by_label("Save the run without dropout", exact=False)
     run_number = re.search(r"Run (\d+):", page.get_by_text(re.compile(r"^Run \d+:")).inner_text()).group(1)
@@ -55,7 +55,7 @@ def test_quick_overfit_runs_live_stops_saves_and_is_found_after_a_reload(page, a
     expect(table).to_contain_text("Layered network on Fashion-MNIST, 1,000 images, 25 epochs: without dropout")
     expect(table).to_contain_text("stopped")
     expect(page.get_by_text("Stopped by the user")).to_be_visible()
-    expect(epoch_markers(page)).to_have_count(stopped_at)
+    expect(epoch_markers(page)).to_have_count(stopped_at, timeout=TRAINING_MS)
 
     # The saved run is offered where its dataset's models are.
     page.goto(url.replace("/train", "/clothes"))
